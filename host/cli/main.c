@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ddvm: git-style entry point; each subcommand lives in its own cmd_*.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+static const struct ddvm_command commands[] = {
+	/* keep one line per command; add yours here */
+	{ "hub", cmd_hub, "hub SOCKET-DIR CHANNEL[:SIZE] ...  run the ivshmem hub (the supervisor starts it)" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: ddvm COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %s\n", commands[i].usage);
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "ddvm: unknown command '%s' (see 'ddvm help')\n", argv[1]);
+	return 2;
+}

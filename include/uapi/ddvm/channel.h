@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * ddvm channel ABI: the layout of one shared region between one server (the
+ * translation module in a DD/OS) and one client.  Shared by the kernel
+ * modules and the host library; this header is the contract.
+ *
+ * One channel is one ivshmem region.  The region is zero when the hub creates
+ * it and outlives both peers, so a restarted DD/OS finds what its predecessor
+ * left.  The ABI is little-endian (x86-64 is the only host and guest ddvm
+ * runs on); both sides assert it at build time.
+ *
+ *   0          512        1024       4096                           size
+ *   +----------+----------+----------+----------------+------------+
+ *   | server   | client   | reserved | rings ...      | data area  |
+ *   | block    | block    |          | (client lays   | (client    |
+ *   | (srv)    | (cli)    |          |  them out)     |  buffers)  |
+ *   +----------+----------+----------+----------------+------------+
+ *
+ * Every byte of the region is writable by both peers, so "written by" below
+ * is a promise of an honest peer, not a protection: each side copies what the
+ * other wrote once into private memory and checks it before use.
+ *
+ * Ownership: the server writes only the server block, the consumer index of
+ * the rings it consumes, the producer index of the rings it produces, and
+ * the data area where a request tells it to (reads).  The client writes the
+ * rest.  The client owns the layout: it places the rings and the data area
+ * and describes them by offsets in the client block.
+ *
+ * Handshake (generation is a per-region epoch; doorbells are only wake-ups):
+ *  1. A server attaches: it reads srv.generation, writes generation + 1,
+ *     its device info and peer_id, then state = WAIT (release), and rings the
+ *     client if cli.peer_id names one.
+ *  2. A client that finds srv.state WAIT lays out the rings (indices zero),
+ *     writes cli.* with cli.generation = srv.generation, then cli.state =
+ *     READY (release), and rings the server.
+ *  3. The server in WAIT that sees cli.state READY for its generation copies
+ *     and checks the layout: RUN if good, ERROR with srv.error if not.
+ *  4. A client that wants a clean start while srv.state is RUN writes
+ *     cli.state = RESET and rings; the server drains its in-flight I/O,
+ *     bumps the generation and goes back to WAIT (step 1 without a reboot).
+ *  5. A client that sees srv.generation change under it knows the server is
+ *     new: everything it had in flight is void; it lays out again (step 2)
+ *     and resubmits.
+ */
+#ifndef _UAPI_DDVM_CHANNEL_H
+#define _UAPI_DDVM_CHANNEL_H
+
+#include <linux/types.h>
+
+#define DDVM_MAGIC		0x4d564444u	/* "DDVM" in memory */
+#define DDVM_VERSION		1		/* incompatible changes bump it */
+
+#define DDVM_SRV_OFFSET		0
+#define DDVM_CLI_OFFSET		512
+#define DDVM_HDR_SIZE		4096		/* rings and data start at or after this */
+#define DDVM_HEARTBEAT_MS	100		/* server advances srv.heartbeat at least this often */
+#define DDVM_MAX_RINGS		4
+#define DDVM_RING_MAX_ENTRIES	4096
+#define DDVM_DOORBELL_VECTOR	0		/* the one MSI-X vector / eventfd per peer */
+
+enum ddvm_chan_type {
+	DDVM_CHAN_BLK = 1,
+	DDVM_CHAN_NET = 2,
+};
+
+enum ddvm_srv_state {
+	DDVM_SRV_DOWN = 0,	/* nobody has served this region yet */
+	DDVM_SRV_WAIT = 1,	/* server attached, waiting for the client's layout */
+	DDVM_SRV_RUN = 2,	/* serving the rings */
+	DDVM_SRV_ERROR = 3,	/* layout rejected (srv.error says why); lay out again */
+	DDVM_SRV_FAILED = 4,	/* the device failed (srv.error); a restart is needed */
+	DDVM_SRV_STOPPED = 5,	/* server detached cleanly (module unload, shutdown) */
+};
+
+enum ddvm_cli_state {
+	DDVM_CLI_NONE = 0,
+	DDVM_CLI_READY = 1,	/* layout valid for cli.generation */
+	DDVM_CLI_RESET = 2,	/* client asks for a fresh generation */
+};
+
+/* Why srv.state is ERROR or FAILED. */
+enum ddvm_chan_error {
+	DDVM_ERR_NONE = 0,
+	DDVM_ERR_VERSION = 1,	/* cli.version or cli.magic not understood */
+	DDVM_ERR_TYPE = 2,	/* cli.type is not what this server serves */
+	DDVM_ERR_LAYOUT = 3,	/* a ring or the data area is out of bounds or overlaps */
+	DDVM_ERR_RING = 4,	/* a ring index moved impossibly (more than its size) */
+	DDVM_ERR_IO_TIMEOUT = 5, /* the device did not complete a request in time */
+	DDVM_ERR_DEVICE = 6,	/* the exported device went away */
+	DDVM_ERR_FEATURES = 7,	/* cli.features asks for what srv.features lacks */
+};
+
+/* Feature bits, offered in srv.features and accepted in cli.features. */
+#define DDVM_F_EVENT_IDX	(1ull << 0)	/* ring cons_event/prod_event are honoured */
+
+/*
+ * A ring: a control block of four indices on separate cache lines, then
+ * entries.  Indices are free-running u32; entry i lives at i & (entries - 1).
+ * The producer writes prod and prod_event, the consumer cons and cons_event.
+ * Notification suppression as in virtio's event index: the producer rings
+ * only when prod passes cons_event, the consumer only when cons passes
+ * prod_event (a producer that waits for room sets it).
+ */
+struct ddvm_ring_ctl {
+	__u32 prod;		/* producer: next entry it will fill */
+	__u8 pad0[60];
+	__u32 cons;		/* consumer: next entry it will take */
+	__u8 pad1[60];
+	__u32 cons_event;	/* consumer: ring me when prod passes this */
+	__u8 pad2[60];
+	__u32 prod_event;	/* producer: ring me when cons passes this */
+	__u8 pad3[60];
+};
+
+#define DDVM_RING_CTL_SIZE	256	/* entries start this far after ring off */
+
+/* Where a ring lives, written by the client into cli.rings[]. */
+struct ddvm_ring_layout {
+	__u64 off;		/* from region start, 64-byte aligned */
+	__u32 entries;		/* power of two, 1..DDVM_RING_MAX_ENTRIES */
+	__u32 entry_size;	/* must equal the ABI size of the ring's entry */
+};
+
+/* ------------------------------------------------------------------ block */
+
+/* blk ring indices in cli.rings[] */
+#define DDVM_BLK_RING_REQ	0	/* client -> server: struct ddvm_blk_req */
+#define DDVM_BLK_RING_CMP	1	/* server -> client: struct ddvm_blk_cmp */
+#define DDVM_BLK_NR_RINGS	2
+
+enum ddvm_blk_op {
+	DDVM_BLK_READ = 0,
+	DDVM_BLK_WRITE = 1,
+	DDVM_BLK_FLUSH = 2,		/* offset, len, data_off ignored */
+	DDVM_BLK_DISCARD = 3,		/* data_off ignored */
+	DDVM_BLK_WRITE_ZEROES = 4,	/* data_off ignored */
+};
+
+#define DDVM_BLK_REQ_FUA	(1u << 0)	/* write: durable before completion */
+
+/* srv.blk.flags */
+#define DDVM_BLK_F_FLUSH	(1ull << 0)	/* volatile cache: FLUSH means something */
+#define DDVM_BLK_F_FUA		(1ull << 1)	/* native FUA (else emulated by a flush) */
+#define DDVM_BLK_F_DISCARD	(1ull << 2)
+#define DDVM_BLK_F_WRITE_ZEROES	(1ull << 3)
+#define DDVM_BLK_F_READ_ONLY	(1ull << 4)
+
+enum ddvm_blk_status {
+	DDVM_BLK_S_OK = 0,
+	DDVM_BLK_S_IOERR = 1,		/* the device reported an error */
+	DDVM_BLK_S_INVAL = 2,		/* malformed: op, alignment, length, data_off */
+	DDVM_BLK_S_RANGE = 3,		/* beyond the end of the device */
+	DDVM_BLK_S_UNSUPP = 4,		/* op not supported by the device */
+	DDVM_BLK_S_RDONLY = 5,		/* write to a read-only export */
+};
+
+struct ddvm_blk_req {
+	__u64 id;		/* client's cookie, echoed in the completion */
+	__u64 offset;		/* bytes on the device, multiple of logical_block_size */
+	__u64 data_off;		/* bytes into the data area, multiple of logical_block_size */
+	__u32 len;		/* bytes, multiple of logical_block_size, <= max_transfer */
+	__u16 op;		/* enum ddvm_blk_op */
+	__u16 flags;		/* DDVM_BLK_REQ_* */
+};
+
+struct ddvm_blk_cmp {
+	__u64 id;		/* the request's id */
+	__u32 status;		/* enum ddvm_blk_status */
+	__u32 rsvd;
+};
+
+/* Device description in srv.blk, valid from WAIT on. */
+struct ddvm_blk_info {
+	__u64 capacity;			/* bytes */
+	__u32 logical_block_size;	/* power of two, 512..4096 */
+	__u32 physical_block_size;
+	__u32 max_transfer;		/* bytes per request */
+	__u32 max_inflight;		/* requests the server will have in flight */
+	__u64 flags;			/* DDVM_BLK_F_* */
+	char export_name[64];		/* what the DD/OS exports, NUL-terminated */
+	char driver[32];		/* the Linux driver behind it, NUL-terminated */
+};
+
+/* -------------------------------------------------------------- net (v1: reserved) */
+
+struct ddvm_net_info {
+	__u8 mac[6];			/* the client's address */
+	__u16 mtu;
+	__u32 link_up;
+	__u8 rsvd[56];
+};
+
+/* ------------------------------------------------------------- the header */
+
+/* Server block, at DDVM_SRV_OFFSET.  Written by the server only. */
+struct ddvm_srv_block {
+	__u32 magic;		/* DDVM_MAGIC once the block is valid */
+	__u16 version;		/* DDVM_VERSION */
+	__u16 type;		/* enum ddvm_chan_type served */
+	__u32 state;		/* enum ddvm_srv_state, written last (release) */
+	__u32 generation;	/* epoch; +1 at every attach or reset */
+	__u32 peer_id;		/* server's ivshmem peer id: the client rings it */
+	__u32 error;		/* enum ddvm_chan_error when state is ERROR/FAILED */
+	__u64 features;		/* DDVM_F_* offered */
+	__u64 heartbeat;	/* advanced every DDVM_HEARTBEAT_MS while attached */
+	__u64 completed;	/* requests completed in this generation (statistics) */
+	__u8 rsvd0[16];
+	union {
+		struct ddvm_blk_info blk;
+		struct ddvm_net_info net;
+		__u8 raw[256];
+	};
+	__u8 rsvd1[192];
+};
+
+/* Client block, at DDVM_CLI_OFFSET.  Written by the client only. */
+struct ddvm_cli_block {
+	__u32 magic;		/* DDVM_MAGIC */
+	__u16 version;		/* DDVM_VERSION */
+	__u16 type;		/* enum ddvm_chan_type expected */
+	__u32 state;		/* enum ddvm_cli_state, written last (release) */
+	__u32 generation;	/* srv.generation this layout is for */
+	__u32 peer_id;		/* client's ivshmem peer id: the server rings it */
+	__u32 nr_rings;		/* used entries of rings[] */
+	__u64 features;		/* accepted subset of srv.features */
+	struct ddvm_ring_layout rings[DDVM_MAX_RINGS];
+	__u64 data_off;		/* data area: from region start, 4096-aligned */
+	__u64 data_size;	/* bytes */
+	__u8 rsvd[400];
+};
+
+#endif /* _UAPI_DDVM_CHANNEL_H */

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Parsing of the hub's channel arguments ("NAME=SIZE"); see hub.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub.h"
+#include "ivshmem_proto.h"
+
+int ddvm_hub_parse_size(const char *arg, uint64_t *size, struct ddvm_err *err)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!isdigit((unsigned char)arg[0]))
+		return ddvm_errf(err, -EINVAL, "size '%s' is not a number", arg);
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno)
+		return ddvm_errf(err, -EINVAL, "size '%s' is out of range", arg);
+	switch (*end) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	}
+	if (*end)
+		return ddvm_errf(err, -EINVAL,
+				 "size '%s' has junk at '%s' (use a number with K, M or G)",
+				 arg, end);
+	if (v > (DDVM_IVSHMEM_MAX_SIZE >> shift))
+		return ddvm_errf(err, -EINVAL, "size '%s' is larger than 16G", arg);
+	v <<= shift;
+	/* QEMU maps the region as a PCI BAR, which must be a power of two */
+	if (!v || (v & (v - 1)))
+		return ddvm_errf(err, -EINVAL, "size '%s' is not a power of two", arg);
+	if (v < DDVM_IVSHMEM_MIN_SIZE)
+		return ddvm_errf(err, -EINVAL, "size '%s' is smaller than 64K", arg);
+	*size = v;
+	return 0;
+}
+
+/* Names become file names and log words: keep them boring. */
+static int check_name(const char *name, size_t len)
+{
+	size_t i;
+
+	if (!len || len > DDVM_HUB_NAME_MAX || name[0] == '.')
+		return -EINVAL;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("_.-", name[i]))
+			return -EINVAL;
+	return 0;
+}
+
+int ddvm_hub_parse_channel(const char *arg, struct ddvm_hub_channel_spec *spec,
+			   struct ddvm_err *err)
+{
+	const char *eq = strchr(arg, '=');
+	size_t len;
+	int ret;
+
+	if (!eq)
+		return ddvm_errf(err, -EINVAL, "channel '%s': expected NAME=SIZE, e.g. blk0=1M",
+				 arg);
+	len = (size_t)(eq - arg);
+	if (check_name(arg, len))
+		return ddvm_errf(err, -EINVAL,
+				 "channel '%s': name must be 1..%d characters of A-Z a-z 0-9 _ . - and not start with '.'",
+				 arg, DDVM_HUB_NAME_MAX);
+	memcpy(spec->name, arg, len);
+	spec->name[len] = '\0';
+	ret = ddvm_hub_parse_size(eq + 1, &spec->size, err);
+	if (ret)
+		return ddvm_err_prefix(err, ret, "channel '%s': ", arg);
+	return 0;
+}

@@ -12,6 +12,7 @@
 
 #include "../cli/commands.h"
 #include "hub.h"
+#include "units.h"
 
 #define HUB_USAGE \
 	"usage: ddvm hub [--ready-fd N] [--max-peers N] [--vectors N] SOCKDIR NAME=SIZE [NAME=SIZE ...]\n" \
@@ -149,10 +150,14 @@ int cmd_hub(int argc, char **argv)
 		ret = ret == -EINVAL ? 2 : 1;
 		goto out_close;
 	}
-	for (i = 0; i < cfg.nr_channels; i++)
-		ddvm_hub_log("channel %s: listening on %s/%s.sock, %llu bytes, %u peers of %u vectors",
+	for (i = 0; i < cfg.nr_channels; i++) {
+		char size[24];
+
+		ddvm_hub_log("channel %s: listening on %s/%s.sock, region %s, up to %u peers with %u vectors",
 			     specs[i].name, cfg.sockdir, specs[i].name,
-			     (unsigned long long)specs[i].size, cfg.max_peers, cfg.vectors);
+			     ddvm_format_size(specs[i].size, size, sizeof(size)),
+			     cfg.max_peers, cfg.vectors);
+	}
 	if (have_ready) {
 		ret = write_ready((int)ready_fd);
 		close((int)ready_fd);

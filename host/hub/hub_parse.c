@@ -2,53 +2,27 @@
 /* Parsing of the hub's channel arguments ("NAME=SIZE"); see hub.h. */
 #include <ctype.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "hub.h"
 #include "ivshmem_proto.h"
+#include "units.h"
 
 int ddvm_hub_parse_size(const char *arg, uint64_t *size, struct ddvm_err *err)
 {
-	unsigned long long v;
-	unsigned int shift = 0;
-	char *end;
+	uint64_t v;
+	int ret;
 
-	if (!isdigit((unsigned char)arg[0]))
-		return ddvm_errf(err, -EINVAL, "size '%s' is not a number", arg);
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (errno)
-		return ddvm_errf(err, -EINVAL, "size '%s' is out of range", arg);
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		end++;
-		break;
-	}
-	if (*end)
-		return ddvm_errf(err, -EINVAL,
-				 "size '%s' has junk at '%s' (use a number with K, M or G)",
-				 arg, end);
-	if (v > (DDVM_IVSHMEM_MAX_SIZE >> shift))
-		return ddvm_errf(err, -EINVAL, "size '%s' is larger than 16G", arg);
-	v <<= shift;
+	ret = ddvm_parse_size(arg, &v, err);
+	if (ret)
+		return -EINVAL;
 	/* QEMU maps the region as a PCI BAR, which must be a power of two */
-	if (!v || (v & (v - 1)))
-		return ddvm_errf(err, -EINVAL, "size '%s' is not a power of two", arg);
+	if (!ddvm_is_pow2(v))
+		return ddvm_errf(err, -EINVAL, "size \"%s\" is not a power of two", arg);
 	if (v < DDVM_IVSHMEM_MIN_SIZE)
-		return ddvm_errf(err, -EINVAL, "size '%s' is smaller than 64K", arg);
+		return ddvm_errf(err, -EINVAL, "size \"%s\" is smaller than 64K", arg);
+	if (v > DDVM_IVSHMEM_MAX_SIZE)
+		return ddvm_errf(err, -EINVAL, "size \"%s\" is larger than 16G", arg);
 	*size = v;
 	return 0;
 }

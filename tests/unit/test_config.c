@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests of the config loader: defaults, good configs, and an error naming the JSON path for every kind of bad input. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "units.h"
+
+static struct ddvm_config cfg;
+
+static int parse(const char *json, struct ddvm_err *err)
+{
+	memset(err, 0, sizeof(*err));
+	return ddvm_config_parse(&cfg, json, strlen(json), "t.json", err);
+}
+
+/* The parse must fail and the message must contain each of the strings. */
+static void expect_error(const char *json, ...)
+{
+	struct ddvm_err err;
+	const char *want;
+	va_list ap;
+	int ret;
+
+	ret = parse(json, &err);
+	if (ret == 0)
+		fail_msg("accepted bad config: %s", json);
+	assert_int_equal(ret, -EINVAL);
+	if (!strstr(err.msg, "t.json"))
+		fail_msg("message does not name the file: %s", err.msg);
+	va_start(ap, json);
+	while ((want = va_arg(ap, const char *)))
+		if (!strstr(err.msg, want))
+			fail_msg("message lacks \"%s\": %s\n  for %s", want, err.msg, json);
+	va_end(ap);
+}
+
+#define D(body) "{\"domains\":[{\"name\":\"d\",\"disk\":{}" body "}]}"
+
+static void test_defaults(void **state)
+{
+	const struct ddvm_domain_cfg *d;
+	struct ddvm_err err;
+
+	assert_int_equal(ddvm_config_load(&cfg, NULL, &err), 0);
+	assert_string_equal(cfg.run_dir, "run");
+	assert_string_equal(cfg.kernel, "var/guest/vmlinux");
+	assert_string_equal(cfg.initrd, "build/guest/initramfs.cpio");
+	assert_int_equal(cfg.accel, DDVM_ACCEL_PREF_AUTO);
+	assert_int_equal(cfg.nr_domains, 1);
+	d = &cfg.domains[0];
+	assert_string_equal(d->name, "disk0");
+	assert_true(d->has_disk);
+	assert_string_equal(d->disk.image, "var/disk0.img");
+	assert_int_equal(d->disk.size, 256ULL << 20);
+	assert_int_equal(d->disk.controller, DDVM_CTRL_VIRTIO_BLK);
+	assert_int_equal(d->nr_channels, 1);
+	assert_string_equal(d->channels[0].name, "c0");
+	assert_int_equal(d->channels[0].size, 64ULL << 20);
+	assert_true(d->memory >= DDVM_MEMORY_MIN);
+	assert_int_equal(d->cpus, 1);
+	assert_true(d->boot_timeout > 0);
+	assert_ptr_equal(ddvm_config_find_domain(&cfg, "disk0"), d);
+	assert_null(ddvm_config_find_domain(&cfg, "disk1"));
+}
+
+static void test_empty_object_is_defaults(void **state)
+{
+	struct ddvm_err err;
+
+	assert_int_equal(parse("{}", &err), 0);
+	assert_int_equal(cfg.nr_domains, 1);
+	assert_string_equal(cfg.domains[0].name, "disk0");
+	assert_string_equal(cfg.source, "t.json");
+}
+
+static void test_full_roundtrip(void **state)
+{
+	static const char json[] =
+		"{ \"run_dir\": \"r\", \"kernel\": \"k/vmlinux\", \"initrd\": \"i.cpio\", \"accel\": \"tcg\",\n"
+		"  \"domains\": [ { \"name\": \"disk0\", \"memory\": \"192M\", \"cpus\": 2, \"boot_timeout\": 45,\n"
+		"      \"boot_retries\": 0,\n"
+		"      \"disk\": { \"image\": \"var/disk0.img\", \"size\": \"256M\", \"controller\": \"nvme\" },\n"
+		"      \"channels\": [ { \"name\": \"c0\", \"size\": \"64M\" }, { \"name\": \"c_1-x\" },\n"
+		"                    { \"name\": \"big\", \"size\": \"1G\" }, { \"name\": \"small\", \"size\": \"64k\" } ] },\n"
+		"    { \"name\": \"sata\", \"disk\": { \"controller\": \"ahci\" } } ] }\n";
+	const struct ddvm_domain_cfg *d;
+	struct ddvm_err err;
+
+	assert_int_equal(parse(json, &err), 0);
+	assert_string_equal(cfg.run_dir, "r");
+	assert_string_equal(cfg.kernel, "k/vmlinux");
+	assert_string_equal(cfg.initrd, "i.cpio");
+	assert_int_equal(cfg.accel, DDVM_ACCEL_PREF_TCG);
+	assert_int_equal(cfg.nr_domains, 2);
+	d = &cfg.domains[0];
+	assert_string_equal(d->name, "disk0");
+	assert_int_equal(d->memory, 192ULL << 20);
+	assert_int_equal(d->cpus, 2);
+	assert_int_equal(d->boot_timeout, 45);
+	assert_int_equal(d->boot_retries, 0);
+	assert_int_equal(d->disk.size, 256ULL << 20);
+	assert_int_equal(d->disk.controller, DDVM_CTRL_NVME);
+	assert_int_equal(d->nr_channels, 4);
+	assert_string_equal(d->channels[1].name, "c_1-x");
+	assert_int_equal(d->channels[1].size, 64ULL << 20);	/* default */
+	assert_int_equal(d->channels[2].size, 1ULL << 30);
+	assert_int_equal(d->channels[3].size, 64ULL << 10);
+	d = &cfg.domains[1];
+	assert_string_equal(d->name, "sata");
+	assert_int_equal(d->disk.controller, DDVM_CTRL_AHCI);
+	assert_string_equal(d->disk.image, "var/sata.img");	/* default from name */
+	assert_int_equal(d->disk.size, 0);			/* "as found" */
+	assert_int_equal(d->nr_channels, 1);
+	assert_string_equal(d->channels[0].name, "c0");
+	assert_int_equal(d->memory, DDVM_DEFAULT_MEMORY);
+	assert_int_equal(d->boot_retries, DDVM_DEFAULT_BOOT_RETRIES);
+}
+
+static void test_example_configs_load(void **state)
+{
+	static const char *const files[] = {
+		"configs/virtio-blk.json", "configs/nvme.json", "configs/ahci.json",
+	};
+	static const enum ddvm_controller want[] = {
+		DDVM_CTRL_VIRTIO_BLK, DDVM_CTRL_NVME, DDVM_CTRL_AHCI,
+	};
+	struct ddvm_err err;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (ddvm_config_load(&cfg, files[i], &err))
+			fail_msg("%s (run from the repository root)", err.msg);
+		assert_int_equal(cfg.domains[0].disk.controller, want[i]);
+	}
+}
+
+static void test_syntax_errors(void **state)
+{
+	expect_error("", "t.json:", NULL);
+	expect_error("{", "t.json:1:", NULL);
+	expect_error("{\"run_dir\": \"a\", \"run_dir\": \"b\"}", "duplicate", NULL);
+	expect_error("[]", "(top level)", "expected an object", NULL);
+	expect_error("{\"domains\":[]} x", "t.json:1", NULL);
+}
+
+static void test_unknown_keys(void **state)
+{
+	expect_error("{\"runn_dir\": \"x\"}", "(top level)", "runn_dir", "allowed:", "run_dir", NULL);
+	expect_error(D(",\"nic\":{}"), "domains[0]", "\"nic\"", "allowed:", NULL);
+	expect_error("{\"domains\":[{\"name\":\"d\",\"disk\":{\"img\":\"x\"}}]}",
+		     "domains[0].disk", "\"img\"", "image", NULL);
+	expect_error(D(",\"channels\":[{\"name\":\"c\",\"bytes\":\"64M\"}]"),
+		     "domains[0].channels[0]", "\"bytes\"", NULL);
+}
+
+static void test_wrong_types(void **state)
+{
+	expect_error("{\"run_dir\": 3}", "run_dir", "expected a string", NULL);
+	expect_error("{\"kernel\": null}", "kernel", "expected a string", NULL);
+	expect_error("{\"initrd\": \"\"}", "initrd", "empty", NULL);
+	expect_error("{\"kernel\": \"a\\nb\"}", "kernel", "control character", NULL);
+	expect_error("{\"accel\": true}", "accel", "auto, tcg, kvm", "boolean", NULL);
+	expect_error("{\"domains\": {}}", "domains", "expected an array", NULL);
+	expect_error("{\"domains\": [3]}", "domains[0]", "expected an object", NULL);
+	expect_error(D(",\"cpus\":\"2\""), "domains[0].cpus", "expected an integer", NULL);
+	expect_error(D(",\"cpus\":1.5"), "domains[0].cpus", "expected an integer", NULL);
+	expect_error(D(",\"memory\":128"), "domains[0].memory", "size string", NULL);
+	expect_error(D(",\"channels\":{}"), "domains[0].channels", "expected an array", NULL);
+	expect_error(D(",\"channels\":[\"c0\"]"), "domains[0].channels[0]", "expected an object", NULL);
+	expect_error("{\"domains\":[{\"name\":\"d\",\"disk\":[]}]}", "domains[0].disk",
+		     "expected an object", NULL);
+	expect_error("{\"domains\":[{\"name\":\"d\",\"disk\":{\"size\":512}}]}",
+		     "domains[0].disk.size", "size string", NULL);
+}
+
+static void test_bad_names(void **state)
+{
+	expect_error("{\"domains\":[{\"disk\":{}}]}", "domains[0].name", "missing", NULL);
+	expect_error("{\"domains\":[{\"name\":\"Disk\",\"disk\":{}}]}", "domains[0].name",
+		     "bad name", "a-z", NULL);
+	expect_error("{\"domains\":[{\"name\":\"a.b\",\"disk\":{}}]}", "domains[0].name", "bad name", NULL);
+	expect_error("{\"domains\":[{\"name\":\"a b\",\"disk\":{}}]}", "domains[0].name", "bad name", NULL);
+	expect_error("{\"domains\":[{\"name\":\"x23456789012345678901234567890123\",\"disk\":{}}]}",
+		     "domains[0].name", "bad name", NULL);
+	expect_error("{\"domains\":[{\"name\":\"d\",\"disk\":{}},{\"name\":\"d\",\"disk\":{\"image\":\"o\"}}]}",
+		     "domains[1].name", "duplicate", NULL);
+	expect_error(D(",\"channels\":[{\"name\":\"c\"},{\"name\":\"c\"}]"),
+		     "domains[0].channels[1].name", "duplicate", NULL);
+	expect_error(D(",\"channels\":[{\"size\":\"64M\"}]"), "domains[0].channels[0].name",
+		     "missing", NULL);
+	expect_error(D(",\"channels\":[{\"name\":\"C0\"}]"), "domains[0].channels[0].name",
+		     "bad name", NULL);
+	/* a 32-character name is the longest allowed */
+	assert_true(ddvm_valid_name("x2345678901234567890123456789012"));
+	assert_false(ddvm_valid_name(""));
+}
+
+static void test_bad_values(void **state)
+{
+	expect_error("{\"accel\": \"hvf\"}", "accel", "auto, tcg, kvm", NULL);
+	expect_error("{\"domains\":[{\"name\":\"d\",\"disk\":{\"controller\":\"scsi\"}}]}",
+		     "domains[0].disk.controller", "\"scsi\"", "virtio-blk, nvme, ahci", NULL);
+	expect_error("{\"domains\":[{\"name\":\"d\",\"disk\":{\"controller\":\"\"}}]}",
+		     "domains[0].disk.controller", "virtio-blk, nvme, ahci", NULL);
+	expect_error(D(",\"memory\":\"32M\""), "domains[0].memory", "64M", NULL);
+	expect_error(D(",\"memory\":\"100000K\""), "domains[0].memory", "whole MiB", NULL);
+	expect_error(D(",\"memory\":\"1T\""), "domains[0].memory", "bad size", NULL);
+	expect_error(D(",\"memory\":\"-64M\""), "domains[0].memory", "bad size", NULL);
+	expect_error(D(",\"memory\":\"64 M\""), "domains[0].memory", "bad size", NULL);
+	expect_error(D(",\"memory\":\"99999999999999999999M\""), "domains[0].memory", "too large", NULL);
+	expect_error(D(",\"cpus\":0"), "domains[0].cpus", "out of range", NULL);
+	expect_error(D(",\"cpus\":-1"), "domains[0].cpus", "out of range", NULL);
+	expect_error(D(",\"boot_timeout\":0"), "domains[0].boot_timeout", "out of range", NULL);
+	expect_error(D(",\"boot_retries\":1000"), "domains[0].boot_retries", "out of range", NULL);
+	expect_error("{\"domains\":[{\"name\":\"d\",\"disk\":{\"size\":\"1000\"}}]}",
+		     "domains[0].disk.size", "512", NULL);
+	expect_error("{\"domains\":[{\"name\":\"d\",\"disk\":{\"size\":\"0\"}}]}",
+		     "domains[0].disk.size", "512", NULL);
+	expect_error(D(",\"channels\":[{\"name\":\"c\",\"size\":\"96M\"}]"),
+		     "domains[0].channels[0].size", "power of two", "64K", "1G", NULL);
+	expect_error(D(",\"channels\":[{\"name\":\"c\",\"size\":\"32K\"}]"),
+		     "domains[0].channels[0].size", "power of two", NULL);
+	expect_error(D(",\"channels\":[{\"name\":\"c\",\"size\":\"2G\"}]"),
+		     "domains[0].channels[0].size", "power of two", NULL);
+	expect_error(D(",\"channels\":[]"), "domains[0].channels", "1 to 8", NULL);
+	expect_error(D(",\"channels\":[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":\"c\"},"
+		       "{\"name\":\"d\"},{\"name\":\"e\"},{\"name\":\"f\"},{\"name\":\"g\"},"
+		       "{\"name\":\"h\"},{\"name\":\"i\"}]"),
+		     "domains[0].channels", "9 channels", "1 to 8", NULL);
+	expect_error("{\"domains\":[]}", "domains", "1 to", NULL);
+	expect_error("{\"domains\":[{\"name\":\"d\"}]}", "domains[0]", "missing \"disk\"", NULL);
+	expect_error("{\"domains\":[{\"name\":\"a\",\"disk\":{\"image\":\"x.img\"}},"
+		     "{\"name\":\"b\",\"disk\":{\"image\":\"x.img\"}}]}",
+		     "domains[1].disk.image", "domains[0]", NULL);
+}
+
+static void test_eight_channels_ok(void **state)
+{
+	struct ddvm_err err;
+
+	assert_int_equal(parse(D(",\"channels\":[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":\"c\"},"
+				 "{\"name\":\"d\"},{\"name\":\"e\"},{\"name\":\"f\"},{\"name\":\"g\"},"
+				 "{\"name\":\"h\"}]"), &err), 0);
+	assert_int_equal(cfg.domains[0].nr_channels, 8);
+}
+
+static void test_load_errors(void **state)
+{
+	char path[] = "/tmp/ddvm-test-config-XXXXXX";
+	struct ddvm_err err;
+	int fd;
+
+	assert_int_equal(ddvm_config_load(&cfg, "/nonexistent/x.json", &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "/nonexistent/x.json"));
+	assert_int_equal(ddvm_config_load(&cfg, "/tmp", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "{\"accel\":\"kvm\"}", 15), 15);
+	close(fd);
+	assert_int_equal(ddvm_config_load(&cfg, path, &err), 0);
+	assert_int_equal(cfg.accel, DDVM_ACCEL_PREF_KVM);
+	assert_string_equal(cfg.source, path);
+	unlink(path);
+}
+
+static void test_units(void **state)
+{
+	struct ddvm_err err;
+	uint64_t v;
+	char buf[24];
+
+	assert_int_equal(ddvm_parse_size("4096", &v, &err), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(ddvm_parse_size("2g", &v, &err), 0);
+	assert_int_equal(v, 2ULL << 30);
+	assert_int_equal(ddvm_parse_size("16G", &v, &err), 0);
+	assert_int_equal(ddvm_parse_size("17179869184G", &v, &err), -ERANGE);
+	assert_int_equal(ddvm_parse_size("M", &v, &err), -EINVAL);
+	assert_int_equal(ddvm_parse_size("64MB", &v, &err), -EINVAL);
+	assert_int_equal(ddvm_parse_size("+1", &v, &err), -EINVAL);
+	assert_int_equal(ddvm_parse_size("0x10", &v, &err), -EINVAL);
+	assert_int_equal(ddvm_parse_size("", &v, &err), -EINVAL);
+	assert_string_equal(ddvm_format_size(64ULL << 20, buf, sizeof(buf)), "64M");
+	assert_string_equal(ddvm_format_size(1ULL << 30, buf, sizeof(buf)), "1G");
+	assert_string_equal(ddvm_format_size(1536 << 10, buf, sizeof(buf)), "1536K");
+	assert_string_equal(ddvm_format_size(1000, buf, sizeof(buf)), "1000");
+	assert_string_equal(ddvm_format_size(0, buf, sizeof(buf)), "0");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_empty_object_is_defaults),
+		cmocka_unit_test(test_full_roundtrip),
+		cmocka_unit_test(test_example_configs_load),
+		cmocka_unit_test(test_syntax_errors),
+		cmocka_unit_test(test_unknown_keys),
+		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_bad_names),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_eight_channels_ok),
+		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_units),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

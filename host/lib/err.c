@@ -20,16 +20,17 @@ int ddvm_errf(struct ddvm_err *err, int code, const char *fmt, ...)
 
 int ddvm_err_prefix(struct ddvm_err *err, int code, const char *fmt, ...)
 {
-	char prefix[sizeof(err->msg)];
 	char old[sizeof(err->msg)];
 	va_list ap;
+	int n;
 
 	if (!err)
 		return code;
-	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
-	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s%s", prefix, old);
+	va_start(ap, fmt);
+	n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(err->msg))	/* append what still fits */
+		strncat(err->msg, old, sizeof(err->msg) - (size_t)n - 1);
 	return code;
 }

@@ -390,6 +390,11 @@ static int parse_domain(struct parse_ctx *c, json_t *obj, const char *path,
 	ret = get_name(c, obj, path, "name", d->name, true);
 	if (ret < 0)
 		return ret;
+	/* the run directory holds RUN/NAME/ per domain beside RUN/hub/ */
+	if (!strcmp(d->name, "hub")) {
+		path_key(p, path, "name");
+		return cfg_err(c, p, "\"hub\" is reserved (the hub's socket directory)");
+	}
 	ret = get_size(c, obj, path, "memory", &d->memory);
 	if (ret < 0)
 		return ret;
@@ -571,6 +576,37 @@ out_free:
 out_close:
 	close(fd);
 	return ret;
+}
+
+static int absolutize(char *path, const char *cwd, const char *what, struct ddvm_err *err)
+{
+	char tmp[DDVM_PATH_MAX];
+	int n;
+
+	if (path[0] == '/')
+		return 0;
+	n = snprintf(tmp, sizeof(tmp), "%s/%s", cwd, path);
+	if (n < 0 || n >= (int)sizeof(tmp))
+		return ddvm_errf(err, -ENAMETOOLONG, "%s %s: path too long below %s", what,
+				 path, cwd);
+	memcpy(path, tmp, (size_t)n + 1);
+	return 0;
+}
+
+int ddvm_config_absolutize(struct ddvm_config *cfg, const char *cwd, struct ddvm_err *err)
+{
+	unsigned int i;
+	int ret;
+
+	if ((ret = absolutize(cfg->run_dir, cwd, "run_dir", err)) ||
+	    (ret = absolutize(cfg->kernel, cwd, "kernel", err)) ||
+	    (ret = absolutize(cfg->initrd, cwd, "initrd", err)))
+		return ret;
+	for (i = 0; i < cfg->nr_domains; i++)
+		if (cfg->domains[i].has_disk &&
+		    (ret = absolutize(cfg->domains[i].disk.image, cwd, "image", err)))
+			return ret;
+	return 0;
 }
 
 const struct ddvm_domain_cfg *ddvm_config_find_domain(const struct ddvm_config *cfg,

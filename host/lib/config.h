@@ -125,6 +125,18 @@ int ddvm_config_parse(struct ddvm_config *cfg, const char *buf, size_t len,
 int ddvm_config_load(struct ddvm_config *cfg, const char *path, struct ddvm_err *err);
 
 /**
+ * ddvm_config_absolutize - make every path in @cfg absolute, relative ones
+ *	taken from @cwd, so the daemon and QEMU find them wherever they run
+ *	and state.json shows paths that work from anywhere.
+ * @cfg: the config
+ * @cwd: the directory relative paths were written against (absolute)
+ * @err: names the path that became too long
+ *
+ * Return: 0 or -ENAMETOOLONG.
+ */
+int ddvm_config_absolutize(struct ddvm_config *cfg, const char *cwd, struct ddvm_err *err);
+
+/**
  * ddvm_valid_name - whether @s is a valid domain or channel name,
  *	[a-z0-9_-]{1,32}.
  * @s: the name

@@ -187,6 +187,7 @@ static void test_bad_names(void **state)
 	expect_error("{\"domains\":[{\"name\":\"Disk\",\"disk\":{}}]}", "domains[0].name",
 		     "bad name", "a-z", NULL);
 	expect_error("{\"domains\":[{\"name\":\"a.b\",\"disk\":{}}]}", "domains[0].name", "bad name", NULL);
+	expect_error("{\"domains\":[{\"name\":\"hub\",\"disk\":{}}]}", "domains[0].name", "reserved", NULL);
 	expect_error("{\"domains\":[{\"name\":\"a b\",\"disk\":{}}]}", "domains[0].name", "bad name", NULL);
 	expect_error("{\"domains\":[{\"name\":\"x23456789012345678901234567890123\",\"disk\":{}}]}",
 		     "domains[0].name", "bad name", NULL);
@@ -273,6 +274,20 @@ static void test_load_errors(void **state)
 	unlink(path);
 }
 
+static void test_absolutize(void **state)
+{
+	struct ddvm_err err;
+
+	assert_int_equal(parse("{\"kernel\":\"/boot/vmlinux\",\"domains\":[{\"name\":\"a\",\"disk\":{}},"
+			       "{\"name\":\"b\",\"disk\":{\"image\":\"/abs/b.img\"}}]}", &err), 0);
+	assert_int_equal(ddvm_config_absolutize(&cfg, "/home/u", &err), 0);
+	assert_string_equal(cfg.run_dir, "/home/u/run");
+	assert_string_equal(cfg.kernel, "/boot/vmlinux");
+	assert_string_equal(cfg.initrd, "/home/u/build/guest/initramfs.cpio");
+	assert_string_equal(cfg.domains[0].disk.image, "/home/u/var/a.img");
+	assert_string_equal(cfg.domains[1].disk.image, "/abs/b.img");
+}
+
 static void test_units(void **state)
 {
 	struct ddvm_err err;
@@ -311,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_eight_channels_ok),
 		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_absolutize),
 		cmocka_unit_test(test_units),
 	};
 

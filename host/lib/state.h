@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * RUN/state.json: the supervisor's view of its domains, rewritten
+ * atomically (temporary file + rename) after every change, and read by
+ * "ddvm status", "ddvm down" and clients looking for channel sockets.
+ *
+ * {
+ *   "version": 1,
+ *   "supervisor_pid": 1234,          0 once it has stopped
+ *   "running": true,                 false in the last state it writes
+ *   "started_at": 1700000000,        unix seconds
+ *   "updated_at": 1700000002,
+ *   "run_dir": "/abs/run",
+ *   "config": "configs/x.json",      or "(built-in defaults)"
+ *   "accel": "tcg",  "accel_reason": "no vmx/svm in /proc/cpuinfo",
+ *   "hub": { "pid": 1235, "state": "running|stopped|failed",
+ *            "socket_dir": "/abs/run/hub", "log": "/abs/run/hub.log",
+ *            "last_error": "" },
+ *   "domains": [ {
+ *       "name": "disk0",
+ *       "state": "booting|serving|restarting|failed|stopped",
+ *       "qemu_pid": 1240,            0 when no QEMU runs
+ *       "boots": 1,                  QEMU processes started
+ *       "boot_failures": 0,          boots that never reached DDVM-READY
+ *       "restarts": 0,               recoveries of a serving domain that died
+ *       "last_boot_ms": 2100,        QEMU start to DDVM-READY, last success
+ *       "controller": "virtio-blk", "device": "/dev/vda",
+ *       "image": "/abs/var/disk0.img", "memory": 201326592, "cpus": 1,
+ *       "console": "/abs/run/disk0/console.log",
+ *       "qmp": "/abs/run/disk0/qmp.sock",
+ *       "channels": [ { "name": "c0", "size": 67108864,
+ *                       "socket": "/abs/run/hub/disk0.c0.sock",
+ *                       "pci": "0000:00:10.0" } ],
+ *       "last_error": "" } ]
+ * }
+ */
+#ifndef DDVM_STATE_H
+#define DDVM_STATE_H
+
+#include <jansson.h>
+
+#include "err.h"
+
+#define DDVM_STATE_VERSION	1
+
+/**
+ * ddvm_state_save - replace RUN/state.json with @state atomically, so a
+ *	reader never sees a half-written file.
+ * @run_dir: the run directory
+ * @state:   the state object
+ * @err:     names the file on failure
+ *
+ * Return: 0 or -errno.
+ */
+int ddvm_state_save(const char *run_dir, json_t *state, struct ddvm_err *err);
+
+/**
+ * ddvm_state_load - read RUN/state.json.
+ * @run_dir: the run directory
+ * @out:     the state object (caller json_decrefs)
+ * @err:     names the file and what is wrong with it
+ *
+ * Return: 0, -ENOENT when there is none, -EINVAL when it is not a state
+ * file this version understands, or -errno.
+ */
+int ddvm_state_load(const char *run_dir, json_t **out, struct ddvm_err *err);
+
+#endif /* DDVM_STATE_H */

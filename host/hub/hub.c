@@ -163,7 +163,7 @@ static void channel_reap(struct hub_channel *ch)
  * Why a peer's socket is readable: peers never send, so it is a hang-up or
  * a misbehaving peer; either way it goes.
  */
-static void peer_check(struct hub_peer *p)
+static void peer_check(struct hub_peer *p, const char *when)
 {
 	char c;
 	ssize_t n;
@@ -172,16 +172,16 @@ static void peer_check(struct hub_peer *p)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n < 0)
-		peer_mark_dead(p, "socket error: %s", strerror(errno));
+		peer_mark_dead(p, "socket error: %s%s", strerror(errno), when);
 	else if (n == 0)
-		peer_mark_dead(p, "hung up");
+		peer_mark_dead(p, "hung up%s", when);
 	else
-		peer_mark_dead(p, "sent data, which peers never do");
+		peer_mark_dead(p, "sent data, which peers never do%s", when);
 }
 
 static void peer_event(struct hub_peer *p)
 {
-	peer_check(p);
+	peer_check(p, "");
 	channel_reap(p->ch);
 }
 
@@ -198,7 +198,7 @@ static void channel_reap_hung(struct hub_channel *ch)
 		struct pollfd pfd = { .fd = p->sock, .events = POLLIN | POLLRDHUP };
 
 		if (poll(&pfd, 1, 0) > 0)
-			peer_check(p);
+			peer_check(p, " (found while accepting a new peer)");
 	}
 	channel_reap(ch);
 }

@@ -72,6 +72,19 @@ int ddvm_hub_socket_path(char *buf, size_t len, const char *run_dir, const char 
 			 const char *channel, struct ddvm_err *err);
 
 /**
+ * ddvm_qmp_socket_path - the QMP socket of domain @domain: RUN/DOMAIN/qmp.sock.
+ * @buf:     where to write
+ * @len:     size of @buf
+ * @run_dir: the run directory
+ * @domain:  the domain name
+ * @err:     says when the path is too long for a unix socket
+ *
+ * Return: 0 or -ENAMETOOLONG.
+ */
+int ddvm_qmp_socket_path(char *buf, size_t len, const char *run_dir, const char *domain,
+			 struct ddvm_err *err);
+
+/**
  * ddvm_resolve_channel - the socket path of channel "DOMAIN.CHANNEL" of the
  *	supervisor running in @run_dir, checked against its state.json.
  * @buf:     where to write the path

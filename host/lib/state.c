@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rundir.h"
@@ -64,4 +66,79 @@ int ddvm_state_load(const char *run_dir, json_t **out, struct ddvm_err *err)
 	}
 	*out = st;
 	return 0;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+static long long num(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static void print_uptime(FILE *f, long long secs)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs < 120)
+		fprintf(f, "%llds", secs);
+	else if (secs < 7200)
+		fprintf(f, "%lldm", secs / 60);
+	else
+		fprintf(f, "%lldh%02lldm", secs / 3600, secs / 60 % 60);
+}
+
+char *ddvm_state_format(json_t *st, int live)
+{
+	json_t *hub = json_object_get(st, "hub"), *doms = json_object_get(st, "domains");
+	json_t *d, *c;
+	size_t i, j, len = 0;
+	char *out = NULL;
+	FILE *f;
+
+	f = open_memstream(&out, &len);
+	if (!f)
+		return NULL;
+	if (live) {
+		fprintf(f, "supervisor pid %lld, up ", num(st, "supervisor_pid"));
+		print_uptime(f, (long long)time(NULL) - num(st, "started_at"));
+	} else {
+		fprintf(f, "not running (stale state of supervisor pid %lld, last updated ",
+			num(st, "supervisor_pid"));
+		print_uptime(f, (long long)time(NULL) - num(st, "updated_at"));
+		fprintf(f, " ago)");
+	}
+	fprintf(f, "; accel %s (%s)\n", str(st, "accel"), str(st, "accel_reason"));
+	fprintf(f, "run dir %s, config %s\n", str(st, "run_dir"), str(st, "config"));
+	fprintf(f, "hub %s, pid %lld%s%s\n", str(hub, "state"), num(hub, "pid"),
+		*str(hub, "last_error") ? ": " : "", str(hub, "last_error"));
+	fprintf(f, "\n%-12s %-10s %-7s %5s %6s %8s %-22s %s\n", "DOMAIN", "STATE", "PID",
+		"BOOTS", "RESTRT", "READY", "DEVICE", "CHANNELS");
+	json_array_foreach(doms, i, d) {
+		long long ms = num(d, "last_boot_ms");
+		char ready[16], dev[48];
+
+		if (ms >= 0)
+			snprintf(ready, sizeof(ready), "%.1f s", (double)ms / 1000.0);
+		else
+			snprintf(ready, sizeof(ready), "-");
+		snprintf(dev, sizeof(dev), "%s %s", str(d, "controller"), str(d, "device"));
+		fprintf(f, "%-12s %-10s %-7lld %5lld %6lld %8s %-22s", str(d, "name"),
+			live ? str(d, "state") : "stale", num(d, "qemu_pid"), num(d, "boots"),
+			num(d, "restarts"), ready, dev);
+		json_array_foreach(json_object_get(d, "channels"), j, c)
+			fprintf(f, " %s.%s", str(d, "name"), str(c, "name"));
+		fprintf(f, "\n");
+		if (*str(d, "last_error"))
+			fprintf(f, "%-12s last error: %s\n", "", str(d, "last_error"));
+	}
+	if (fclose(f)) {
+		free(out);
+		return NULL;
+	}
+	return out;
 }

@@ -65,4 +65,15 @@ int ddvm_state_save(const char *run_dir, json_t *state, struct ddvm_err *err);
  */
 int ddvm_state_load(const char *run_dir, json_t **out, struct ddvm_err *err);
 
+/**
+ * ddvm_state_format - @state as a compact table for people: one line for
+ *	the supervisor and hub, one per domain, its last error below it.
+ * @state: the state object
+ * @live:  whether its supervisor is alive (a dead one's domains are shown
+ *	   as they were last seen, marked stale)
+ *
+ * Return: the text (caller frees), or NULL when out of memory.
+ */
+char *ddvm_state_format(json_t *state, int live);
+
 #endif /* DDVM_STATE_H */

@@ -106,8 +106,13 @@ char *ddvm_state_format(json_t *st, int live)
 	if (live) {
 		fprintf(f, "supervisor pid %lld, up ", num(st, "supervisor_pid"));
 		print_uptime(f, (long long)time(NULL) - num(st, "started_at"));
+	} else if (!json_is_true(json_object_get(st, "running"))) {
+		fprintf(f, "not running (supervisor pid %lld stopped ", num(st, "supervisor_pid"));
+		print_uptime(f, (long long)time(NULL) - num(st, "updated_at"));
+		fprintf(f, " ago)");
 	} else {
-		fprintf(f, "not running (stale state of supervisor pid %lld, last updated ",
+		/* it never wrote its final state: it died */
+		fprintf(f, "not running (supervisor pid %lld died; this state is stale, from ",
 			num(st, "supervisor_pid"));
 		print_uptime(f, (long long)time(NULL) - num(st, "updated_at"));
 		fprintf(f, " ago)");
@@ -128,7 +133,7 @@ char *ddvm_state_format(json_t *st, int live)
 			snprintf(ready, sizeof(ready), "-");
 		snprintf(dev, sizeof(dev), "%s %s", str(d, "controller"), str(d, "device"));
 		fprintf(f, "%-12s %-10s %-7lld %5lld %6lld %8s %-22s", str(d, "name"),
-			live ? str(d, "state") : "stale", num(d, "qemu_pid"), num(d, "boots"),
+			str(d, "state"), live ? num(d, "qemu_pid") : 0, num(d, "boots"),
 			num(d, "restarts"), ready, dev);
 		json_array_foreach(json_object_get(d, "channels"), j, c)
 			fprintf(f, " %s.%s", str(d, "name"), str(c, "name"));

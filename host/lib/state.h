@@ -69,8 +69,9 @@ int ddvm_state_load(const char *run_dir, json_t **out, struct ddvm_err *err);
  * ddvm_state_format - @state as a compact table for people: one line for
  *	the supervisor and hub, one per domain, its last error below it.
  * @state: the state object
- * @live:  whether its supervisor is alive (a dead one's domains are shown
- *	   as they were last seen, marked stale)
+ * @live:  whether its supervisor is alive; if not, the header says whether
+ *	   it stopped cleanly or died (the state then being stale), and no
+ *	   QEMU pids are shown
  *
  * Return: the text (caller frees), or NULL when out of memory.
  */

@@ -204,12 +204,12 @@ static void channel_reap_hung(struct hub_channel *ch)
 }
 
 /* The smallest id no peer of @ch has; the list is sorted by id. */
-static unsigned int channel_free_id(const struct hub_channel *ch, struct hub_peer ***link)
+static unsigned int channel_free_id(struct hub_channel *ch, struct hub_peer ***link)
 {
 	struct hub_peer **pp;
 	unsigned int id = 0;
 
-	for (pp = (struct hub_peer **)&ch->peers; *pp && (*pp)->id == id; pp = &(*pp)->next)
+	for (pp = &ch->peers; *pp && (*pp)->id == id; pp = &(*pp)->next)
 		id++;
 	*link = pp;
 	return id;

@@ -223,8 +223,8 @@ static int recv_msg(struct ddvm_peer *peer, int64_t *value, int *fd, const char 
 	case 0:
 		return 0;
 	case -EAGAIN:
-		return ddvm_errf(err, -ETIMEDOUT, "hub %s: no %s within %d ms", peer->name, what,
-				 DDVM_PEER_SETUP_TIMEOUT_MS);
+		return ddvm_errf(err, -ETIMEDOUT, "hub %s: timed out after %d ms waiting for %s",
+				 peer->name, DDVM_PEER_SETUP_TIMEOUT_MS, what);
 	case -ECONNRESET:
 		return ddvm_errf(err, -ECONNRESET, "hub %s closed the connection before sending %s",
 				 peer->name, what);
@@ -290,8 +290,15 @@ static int setup(struct ddvm_peer *peer, struct ddvm_err *err)
 		    (now.tv_sec == deadline.tv_sec && now.tv_nsec > deadline.tv_nsec))
 			return ddvm_errf(err, -ETIMEDOUT, "hub %s: setup not complete within %d ms",
 					 peer->name, DDVM_PEER_SETUP_TIMEOUT_MS);
-		ret = recv_msg(peer, &value, &fd,
-			       peer->region ? "our doorbells" : "the shared memory", err);
+		char what[96];
+
+		if (peer->region)
+			snprintf(what, sizeof(what),
+				 "our doorbell %u of %u (does the hub have fewer --vectors?)",
+				 peer->self.nfds + 1, peer->vectors);
+		else
+			snprintf(what, sizeof(what), "the shared memory");
+		ret = recv_msg(peer, &value, &fd, what, err);
 		if (ret)
 			return ret;
 		ret = handle_msg(peer, value, fd, err);
@@ -362,12 +369,20 @@ int ddvm_peer_connect(const char *sock_path, struct ddvm_peer **out, struct ddvm
 	return ddvm_peer_connect_vectors(sock_path, 1, out, err);
 }
 
+/* The spec: on error, close the connection; the stream may be out of step. */
+static int hub_gone(struct ddvm_peer *peer, int ret)
+{
+	close(peer->sock);
+	peer->sock = -1;
+	return ret;
+}
+
 int ddvm_peer_process_hub(struct ddvm_peer *peer, struct ddvm_err *err)
 {
 	int n, ret;
 
 	if (peer->sock < 0)
-		return ddvm_errf(err, -ECONNRESET, "hub %s has gone", peer->name);
+		return ddvm_errf(err, -ECONNRESET, "hub %s: no longer connected", peer->name);
 	for (n = 0; n < PROCESS_BATCH; n++) {
 		int64_t value;
 		int fd;
@@ -375,25 +390,22 @@ int ddvm_peer_process_hub(struct ddvm_peer *peer, struct ddvm_err *err)
 		ret = ddvm_ivshmem_recv(peer->sock, &value, &fd);
 		if (ret == -EAGAIN)
 			break;
-		if (ret == -ECONNRESET) {
-			/* closing also drops it from any epoll set of the caller */
-			close(peer->sock);
-			peer->sock = -1;
-			return ddvm_errf(err, -ECONNRESET, "hub %s closed the connection",
-					 peer->name);
-		}
+		if (ret == -ECONNRESET)
+			return hub_gone(peer, ddvm_errf(err, -ECONNRESET,
+							"hub %s closed the connection", peer->name));
 		if (ret)
-			return ddvm_errf(err, ret, "hub %s: bad message: %s", peer->name,
-					 strerror(-ret));
+			return hub_gone(peer, ddvm_errf(err, ret, "hub %s: bad message: %s",
+							peer->name, strerror(-ret)));
 		if (value == DDVM_IVSHMEM_SHM_MSG) {
 			if (fd >= 0)
 				close(fd);
-			return ddvm_errf(err, -EPROTO, "hub %s sent shared memory again",
-					 peer->name);
+			return hub_gone(peer, ddvm_errf(err, -EPROTO,
+							"hub %s sent shared memory again",
+							peer->name));
 		}
 		ret = handle_msg(peer, value, fd, err);
 		if (ret)
-			return ret;
+			return hub_gone(peer, ret);
 	}
 	return n;
 }

@@ -79,10 +79,13 @@ int ddvm_peer_attach(int sock, const char *name, unsigned int vectors,
  * peers (joined: their eventfds; left: closed).  Handles at most a bounded
  * number of messages per call; if it returns that many, call again.
  *
+ * On any error the hub connection is closed (as the spec asks: the stream
+ * may be out of step) and ddvm_peer_hub_fd() returns -1; the region and the
+ * doorbells known so far stay usable, but nobody will tell us about joins
+ * and departures any more.
+ *
  * Return: the number of messages handled (0 if none was waiting);
- * -ECONNRESET once the hub has gone (the region and known doorbells stay
- * usable, but nobody will tell us about joins and departures any more);
- * -EPROTO if the hub sent something invalid.
+ * -ECONNRESET if the hub has gone; -EPROTO if it sent something invalid.
  */
 int ddvm_peer_process_hub(struct ddvm_peer *peer, struct ddvm_err *err);
 

@@ -262,6 +262,20 @@ static void test_multiple_vectors(void **state)
 	ddvm_peer_close(b);
 }
 
+/* A peer wanting more vectors than the hub hands out says so instead of hanging. */
+static void test_too_few_vectors(void **state)
+{
+	struct ddvm_err err = { "" };
+	struct ddvm_peer *p = NULL;
+	char path[128];
+
+	start_hub(NULL, ch_c);
+	assert_int_equal(ddvm_peer_connect_vectors(hub_spawn_sock(&hub, "c", path, sizeof(path)),
+						   2, &p, &err), -ETIMEDOUT);
+	assert_null(p);
+	assert_non_null(strstr(err.msg, "our doorbell 2 of 2 (does the hub have fewer --vectors?)"));
+}
+
 static void test_third_peer_refused(void **state)
 {
 	struct ddvm_err err = { "" };
@@ -685,6 +699,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_share_region_and_doorbells, teardown_hub),
 		cmocka_unit_test_teardown(test_exact_message_sequence, teardown_hub),
 		cmocka_unit_test_teardown(test_multiple_vectors, teardown_hub),
+		cmocka_unit_test_teardown(test_too_few_vectors, teardown_hub),
 		cmocka_unit_test_teardown(test_third_peer_refused, teardown_hub),
 		cmocka_unit_test_teardown(test_id_reuse, teardown_hub),
 		cmocka_unit_test_teardown(test_restart_race, teardown_hub),

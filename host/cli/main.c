@@ -7,6 +7,7 @@
 
 static const struct ddvm_command commands[] = {
 	/* keep one line per command; add yours here */
+	{ "accel", cmd_accel, "accel [--qemu-arg]  say whether VMs run on KVM or TCG, and why" },
 	{ "hub", cmd_hub, "hub SOCKET-DIR CHANNEL[:SIZE] ...  run the ivshmem hub (the supervisor starts it)" },
 };
 

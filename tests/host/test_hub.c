@@ -497,7 +497,9 @@ static void test_hub_stops(void **state)
 	ddvm_peer_close(b);
 
 	/* SIGINT too, and connecting to a hub that is gone says so */
+	hub_spawn_cleanup(&hub);
 	start_hub(NULL, ch_c);
+	hub_spawn_sock(&hub, "c", path, sizeof(path));
 	assert_int_equal(hub_spawn_stop(&hub, SIGINT, &st), 0);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	a = NULL;

@@ -91,8 +91,10 @@ int ddvm_resolve_channel(char *buf, size_t len, const char *run_dir, const char 
 			if (!dn || !cn)
 				continue;
 			if (!strcmp(dn, domain) && !strcmp(cn, dot + 1)) {
+				/* dn and cn live in st: use them before letting go */
+				ret = ddvm_hub_socket_path(buf, len, run_dir, dn, cn, err);
 				json_decref(st);
-				return ddvm_hub_socket_path(buf, len, run_dir, dn, cn, err);
+				return ret;
 			}
 			if (off < sizeof(list))
 				off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s.%s",

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Command lines of the processes the supervisor starts: one QEMU per
+ * driver domain, and the hub.  Pure functions of the config, so the exact
+ * argv is unit-tested and the supervisor only executes it.
+ *
+ * The guest finds its exports by PCI address, so the layout is fixed:
+ *   00:08.0            the disk controller (virtio-blk or nvme; AHCI is
+ *                      q35's built-in 00:1f.2)
+ *   00:10.0 + i        the ivshmem-doorbell device of channel i (0..7)
+ */
+#ifndef DDVM_QEMU_ARGS_H
+#define DDVM_QEMU_ARGS_H
+
+#include <stddef.h>
+
+#include "accel.h"
+#include "config.h"
+#include "err.h"
+
+#define DDVM_QEMU_BINARY	"qemu-system-x86_64"
+#define DDVM_QEMU_ENV		"DDVM_QEMU"	/* overrides the binary */
+#define DDVM_DISK_PCI_SLOT	0x08
+#define DDVM_CHANNEL_PCI_SLOT	0x10
+/* doorbell eventfds per peer: QEMU's vectors= and the hub's --vectors */
+#define DDVM_CHANNEL_VECTORS	1
+/* the guest console line that says the DD/OS serves, and the failure prefix */
+#define DDVM_READY_LINE		"DDVM-READY"
+#define DDVM_FAIL_PREFIX	"DDVM-FAIL:"
+
+/* A NULL-terminated argument vector; every string is owned by it. */
+struct ddvm_argv {
+	int argc;
+	char **argv;
+	int cap;
+};
+
+/**
+ * ddvm_qemu_argv - the QEMU command line of driver domain @dom.
+ * @out:     filled; free with ddvm_argv_free()
+ * @cfg:     the config (kernel and initrd paths)
+ * @dom:     the domain
+ * @accel:   the accelerator chosen for this host
+ * @run_dir: the run directory (QMP socket, hub sockets)
+ * @err:     names the domain and what does not fit
+ *
+ * Return: 0, -ENAMETOOLONG (a socket path too long), -EINVAL (a domain
+ * without a device), -ENOMEM.
+ */
+int ddvm_qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
+		   const struct ddvm_domain_cfg *dom, const struct ddvm_accel *accel,
+		   const char *run_dir, struct ddvm_err *err);
+
+/**
+ * ddvm_hub_argv - the hub's command line: every channel of every domain,
+ *	named DOMAIN.CHANNEL, listening in RUN/hub.
+ * @out:      filled; free with ddvm_argv_free()
+ * @cfg:      the config
+ * @exe:      the ddvm binary (the supervisor passes "/proc/self/exe")
+ * @ready_fd: the descriptor the hub writes "ready\n" to
+ * @run_dir:  the run directory
+ * @err:      what failed
+ *
+ * Return: 0 or -ENOMEM/-ENAMETOOLONG.
+ */
+int ddvm_hub_argv(struct ddvm_argv *out, const struct ddvm_config *cfg, const char *exe,
+		  int ready_fd, const char *run_dir, struct ddvm_err *err);
+
+/**
+ * ddvm_argv_free - free @a's strings and array; @a may be zeroed or
+ *	half-built.
+ * @a: the vector
+ */
+void ddvm_argv_free(struct ddvm_argv *a);
+
+/**
+ * ddvm_argv_format - @a as one shell-quoted line, for logs.
+ * @a:   the vector
+ * @buf: where to write (truncated with "..." when too small)
+ * @len: size of @buf
+ *
+ * Return: @buf.
+ */
+char *ddvm_argv_format(const struct ddvm_argv *a, char *buf, size_t len);
+
+/**
+ * ddvm_controller_devpath - the guest's block device for controller @c:
+ *	/dev/vda, /dev/nvme0n1 or /dev/sda.
+ * @c: the controller
+ */
+const char *ddvm_controller_devpath(enum ddvm_controller c);
+
+/**
+ * ddvm_channel_pci_addr - the guest PCI address of channel @index,
+ *	"0000:00:10.0" for channel 0.
+ * @index: the channel's position in the domain (0..7)
+ * @buf:   where to write; 16 bytes suffice
+ * @len:   size of @buf
+ *
+ * Return: @buf.
+ */
+char *ddvm_channel_pci_addr(unsigned int index, char *buf, size_t len);
+
+#endif /* DDVM_QEMU_ARGS_H */

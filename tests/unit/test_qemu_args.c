@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests of the QEMU and hub command lines: controllers, channel PCI addresses, KVM vs TCG. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "accel.h"
+#include "config.h"
+#include "qemu_args.h"
+
+static struct ddvm_config cfg;
+static struct ddvm_accel tcg = { .kind = DDVM_ACCEL_TCG };
+static struct ddvm_accel kvm = { .kind = DDVM_ACCEL_KVM };
+
+static void load(const char *json)
+{
+	struct ddvm_err err;
+
+	if (ddvm_config_parse(&cfg, json, strlen(json), "t.json", &err))
+		fail_msg("%s", err.msg);
+	if (ddvm_config_absolutize(&cfg, "/w", &err))
+		fail_msg("%s", err.msg);
+}
+
+static void build(struct ddvm_argv *a, unsigned int dom, const struct ddvm_accel *acc)
+{
+	struct ddvm_err err;
+
+	memset(a, 0, sizeof(*a));
+	if (ddvm_qemu_argv(a, &cfg, &cfg.domains[dom], acc, "/w/run", &err))
+		fail_msg("%s", err.msg);
+	assert_non_null(a->argv);
+	assert_null(a->argv[a->argc]);
+}
+
+/* Index of the first @opt, or -1. */
+static int find(const struct ddvm_argv *a, const char *opt)
+{
+	int i;
+
+	for (i = 0; i < a->argc; i++)
+		if (!strcmp(a->argv[i], opt))
+			return i;
+	return -1;
+}
+
+/* The value after the first @opt. */
+static const char *value(const struct ddvm_argv *a, const char *opt)
+{
+	int i = find(a, opt);
+
+	if (i < 0 || i + 1 >= a->argc)
+		fail_msg("no %s in argv", opt);
+	return a->argv[i + 1];
+}
+
+/* Whether "@opt @val" appears as a pair. */
+static bool has_pair(const struct ddvm_argv *a, const char *opt, const char *val)
+{
+	int i;
+
+	for (i = 0; i + 1 < a->argc; i++)
+		if (!strcmp(a->argv[i], opt) && !strcmp(a->argv[i + 1], val))
+			return true;
+	return false;
+}
+
+static void test_default_virtio_blk_exact(void **state)
+{
+	static const char *const want[] = {
+		"qemu-system-x86_64", "-name", "disk0", "-M", "q35",
+		"-accel", "tcg,thread=multi",
+		"-m", "192M", "-smp", "1", "-nodefaults", "-no-user-config",
+		"-display", "none", "-no-reboot",
+		"-kernel", "/w/var/guest/vmlinux", "-initrd", "/w/build/guest/initramfs.cpio",
+		"-append", "console=ttyS0 loglevel=5 panic=-1 ddvm.disk=virtio-blk "
+			   "ddvm.exports=0000:00:10.0=blk:/dev/vda",
+		"-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con",
+		"-qmp", "unix:/w/run/disk0/qmp.sock,server=on,wait=off",
+		"-device", "pvpanic-pci",
+		"-drive", "file=/w/var/disk0.img,if=none,id=disk,format=raw,cache=writeback",
+		"-device", "virtio-blk-pci,drive=disk,addr=0x8",
+		"-chardev", "socket,path=/w/run/hub/disk0.c0.sock,id=ch0",
+		"-device", "ivshmem-doorbell,chardev=ch0,vectors=1,addr=0x10",
+	};
+	struct ddvm_argv a;
+	char line[2048];
+	size_t i;
+
+	load("{}");
+	build(&a, 0, &tcg);
+	if ((size_t)a.argc != sizeof(want) / sizeof(want[0]))
+		fail_msg("argc %d, want %zu: %s", a.argc, sizeof(want) / sizeof(want[0]),
+			 ddvm_argv_format(&a, line, sizeof(line)));
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (strcmp(a.argv[i], want[i]))
+			fail_msg("argv[%zu] = \"%s\", want \"%s\"", i, a.argv[i], want[i]);
+	assert_string_equal(value(&a, "-accel"), ddvm_accel_qemu_arg(&tcg));
+	ddvm_argv_free(&a);
+	assert_int_equal(a.argc, 0);
+}
+
+static void test_nvme(void **state)
+{
+	struct ddvm_argv a;
+
+	load("{\"domains\":[{\"name\":\"n1\",\"memory\":\"128M\",\"cpus\":2,"
+	     "\"disk\":{\"controller\":\"nvme\"}}]}");
+	build(&a, 0, &tcg);
+	assert_true(has_pair(&a, "-device", "nvme,drive=disk,serial=ddvm-n1,addr=0x8"));
+	assert_false(has_pair(&a, "-device", "virtio-blk-pci,drive=disk,addr=0x8"));
+	assert_string_equal(value(&a, "-m"), "128M");
+	assert_string_equal(value(&a, "-smp"), "2");
+	assert_non_null(strstr(value(&a, "-append"), " ddvm.disk=nvme "));
+	assert_non_null(strstr(value(&a, "-append"), "ddvm.exports=0000:00:10.0=blk:/dev/nvme0n1"));
+	assert_string_equal(value(&a, "-drive"),
+			    "file=/w/var/n1.img,if=none,id=disk,format=raw,cache=writeback");
+	ddvm_argv_free(&a);
+}
+
+static void test_ahci(void **state)
+{
+	struct ddvm_argv a;
+
+	load("{\"domains\":[{\"name\":\"s\",\"disk\":{\"controller\":\"ahci\"}}]}");
+	build(&a, 0, &tcg);
+	/* q35's own AHCI: no controller device, just the disk on its first port */
+	assert_true(has_pair(&a, "-device", "ide-hd,drive=disk,bus=ide.0"));
+	assert_false(has_pair(&a, "-device", "nvme,drive=disk,serial=ddvm-s,addr=0x8"));
+	assert_non_null(strstr(value(&a, "-append"), " ddvm.disk=ahci "));
+	assert_non_null(strstr(value(&a, "-append"), "=blk:/dev/sda"));
+	assert_string_equal(value(&a, "-M"), "q35");
+	ddvm_argv_free(&a);
+	assert_string_equal(ddvm_controller_devpath(DDVM_CTRL_VIRTIO_BLK), "/dev/vda");
+	assert_string_equal(ddvm_controller_devpath(DDVM_CTRL_NVME), "/dev/nvme0n1");
+	assert_string_equal(ddvm_controller_devpath(DDVM_CTRL_AHCI), "/dev/sda");
+}
+
+static void test_channel_addresses(void **state)
+{
+	struct ddvm_argv a;
+	char want[128], pci[16];
+	unsigned int i;
+
+	load("{\"domains\":[{\"name\":\"d\",\"disk\":{},\"channels\":[{\"name\":\"a\"},"
+	     "{\"name\":\"b\"},{\"name\":\"c\"},{\"name\":\"d\"},{\"name\":\"e\"},"
+	     "{\"name\":\"f\"},{\"name\":\"g\"},{\"name\":\"h\",\"size\":\"1G\"}]}]}");
+	build(&a, 0, &tcg);
+	for (i = 0; i < 8; i++) {
+		snprintf(want, sizeof(want), "socket,path=/w/run/hub/d.%c.sock,id=ch%u", 'a' + i, i);
+		if (!has_pair(&a, "-chardev", want))
+			fail_msg("missing -chardev %s", want);
+		snprintf(want, sizeof(want), "ivshmem-doorbell,chardev=ch%u,vectors=1,addr=0x%x",
+			 i, 0x10 + i);
+		if (!has_pair(&a, "-device", want))
+			fail_msg("missing -device %s", want);
+	}
+	assert_string_equal(value(&a, "-append"),
+			    "console=ttyS0 loglevel=5 panic=-1 ddvm.disk=virtio-blk ddvm.exports="
+			    "0000:00:10.0=blk:/dev/vda,0000:00:11.0=blk:/dev/vda,"
+			    "0000:00:12.0=blk:/dev/vda,0000:00:13.0=blk:/dev/vda,"
+			    "0000:00:14.0=blk:/dev/vda,0000:00:15.0=blk:/dev/vda,"
+			    "0000:00:16.0=blk:/dev/vda,0000:00:17.0=blk:/dev/vda");
+	ddvm_argv_free(&a);
+	assert_string_equal(ddvm_channel_pci_addr(0, pci, sizeof(pci)), "0000:00:10.0");
+	assert_string_equal(ddvm_channel_pci_addr(7, pci, sizeof(pci)), "0000:00:17.0");
+}
+
+static void test_kvm_vs_tcg(void **state)
+{
+	struct ddvm_argv a;
+
+	load("{}");
+	build(&a, 0, &kvm);
+	assert_string_equal(value(&a, "-accel"), "kvm");
+	assert_string_equal(value(&a, "-accel"), ddvm_accel_qemu_arg(&kvm));
+	assert_string_equal(value(&a, "-cpu"), "host");
+	ddvm_argv_free(&a);
+
+	build(&a, 0, &tcg);
+	assert_string_equal(value(&a, "-accel"), "tcg,thread=multi");
+	/* under TCG the default CPU model booted faster than "max" */
+	assert_int_equal(find(&a, "-cpu"), -1);
+	ddvm_argv_free(&a);
+}
+
+static void test_comma_in_path_escaped(void **state)
+{
+	struct ddvm_argv a;
+	struct ddvm_err err;
+
+	load("{\"domains\":[{\"name\":\"d\",\"disk\":{\"image\":\"/img/a,b.img\"}}]}");
+	build(&a, 0, &tcg);
+	assert_string_equal(value(&a, "-drive"),
+			    "file=/img/a,,b.img,if=none,id=disk,format=raw,cache=writeback");
+	ddvm_argv_free(&a);
+
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(ddvm_qemu_argv(&a, &cfg, &cfg.domains[0], &tcg, "/r,x", &err), 0);
+	assert_true(has_pair(&a, "-qmp", "unix:/r,,x/d/qmp.sock,server=on,wait=off"));
+	assert_true(has_pair(&a, "-chardev", "socket,path=/r,,x/hub/d.c0.sock,id=ch0"));
+	ddvm_argv_free(&a);
+}
+
+static void test_socket_path_too_long(void **state)
+{
+	char run[200];
+	struct ddvm_argv a = { 0 };
+	struct ddvm_err err;
+
+	memset(run, 'r', sizeof(run) - 1);
+	run[0] = '/';
+	run[sizeof(run) - 1] = '\0';
+	load("{}");
+	assert_int_equal(ddvm_qemu_argv(&a, &cfg, &cfg.domains[0], &tcg, run, &err),
+			 -ENAMETOOLONG);
+	assert_non_null(strstr(err.msg, "shorter run directory"));
+	assert_null(a.argv);
+	assert_int_equal(ddvm_hub_argv(&a, &cfg, "/proc/self/exe", 5, run, &err), -ENAMETOOLONG);
+}
+
+static void test_hub_argv(void **state)
+{
+	static const char *const want[] = {
+		"/proc/self/exe", "hub", "--ready-fd", "7", "--vectors", "1", "/w/run/hub",
+		"a.c0=64M", "a.big=1G", "b.c0=64K",
+	};
+	struct ddvm_argv a;
+	struct ddvm_err err;
+	size_t i;
+
+	load("{\"domains\":[{\"name\":\"a\",\"disk\":{},\"channels\":[{\"name\":\"c0\"},"
+	     "{\"name\":\"big\",\"size\":\"1G\"}]},{\"name\":\"b\",\"disk\":{},"
+	     "\"channels\":[{\"name\":\"c0\",\"size\":\"64K\"}]}]}");
+	assert_int_equal(ddvm_hub_argv(&a, &cfg, "/proc/self/exe", 7, "/w/run", &err), 0);
+	assert_int_equal(a.argc, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_string_equal(a.argv[i], want[i]);
+	assert_null(a.argv[a.argc]);
+	ddvm_argv_free(&a);
+}
+
+static void test_argv_format(void **state)
+{
+	char *v[] = { "qemu", "-append", "a b", "it's", NULL };
+	struct ddvm_argv a = { .argc = 4, .argv = v };
+	char buf[64], small[12];
+
+	assert_string_equal(ddvm_argv_format(&a, buf, sizeof(buf)),
+			    "qemu -append 'a b' 'it'\\''s'");
+	ddvm_argv_format(&a, small, sizeof(small));
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	assert_string_equal(small + sizeof(small) - 4, "...");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default_virtio_blk_exact),
+		cmocka_unit_test(test_nvme),
+		cmocka_unit_test(test_ahci),
+		cmocka_unit_test(test_channel_addresses),
+		cmocka_unit_test(test_kvm_vs_tcg),
+		cmocka_unit_test(test_comma_in_path_escaped),
+		cmocka_unit_test(test_socket_path_too_long),
+		cmocka_unit_test(test_hub_argv),
+		cmocka_unit_test(test_argv_format),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

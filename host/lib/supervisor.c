@@ -1,0 +1,1161 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The supervisor daemon: hub first, one QEMU per domain, boot watch, restarts, state. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "qemu_args.h"
+#include "qmp.h"
+#include "rundir.h"
+#include "spawn.h"
+#include "state.h"
+#include "supervisor.h"
+#include "image.h"
+
+enum dom_state {
+	DOM_BOOTING,	/* first boot, not yet DDVM-READY */
+	DOM_SERVING,
+	DOM_RESTARTING,	/* a later boot, or waiting to start one */
+	DOM_FAILED,	/* retries used up; stays down */
+	DOM_STOPPED,
+};
+
+static const char *const dom_state_names[] = {
+	[DOM_BOOTING] = "booting",
+	[DOM_SERVING] = "serving",
+	[DOM_RESTARTING] = "restarting",
+	[DOM_FAILED] = "failed",
+	[DOM_STOPPED] = "stopped",
+};
+
+/* epoll data: what became ready, and for which domain */
+enum ev_kind { EV_SIGNAL, EV_CONSOLE, EV_TIMER, EV_QMP };
+#define EV(kind, idx)	(((uint64_t)(kind) << 32) | (uint32_t)(idx))
+
+#define LINE_MAX_SCAN	512	/* console line kept for matching; logs keep all */
+#define PANIC_PREFIX	"Kernel panic - not syncing:"
+
+struct sv;
+
+struct domain {
+	struct sv *sv;
+	const struct ddvm_domain_cfg *cfg;
+	unsigned int idx;
+	enum dom_state state;
+	pid_t pid;		/* QEMU, 0 when none */
+	int out_fd;		/* QEMU's stdout+stderr, -1 when closed */
+	int console_fd;		/* RUN/NAME/console.log */
+	int timer_fd;		/* boot timeout or restart delay */
+	struct ddvm_qmp *qmp;	/* after DDVM-READY; for events and quit */
+	unsigned int boots;
+	unsigned int boot_failures;
+	unsigned int restarts;
+	unsigned int attempt;	/* failed boots since the last success */
+	long long t_start;	/* monotonic ms at spawn */
+	long long last_boot_ms;	/* -1: never served */
+	bool ready;		/* this QEMU printed DDVM-READY */
+	bool expect_exit;	/* we killed it or asked it to quit */
+	char why[256];		/* why this QEMU is going down, if we know */
+	char last_error[384];
+	char line[LINE_MAX_SCAN];	/* console line being assembled */
+	size_t line_len;
+	char last_line[160];	/* last non-empty console line, for error messages */
+};
+
+struct sv {
+	const struct ddvm_supervisor_opts *o;
+	const struct ddvm_config *cfg;
+	const char *run_dir;
+	int epfd;
+	int sig_fd;
+	int progress_fd;
+	time_t started_at;
+	pid_t hub_pid;
+	const char *hub_state;
+	char hub_error[256];
+	bool settled;		/* the start-up result was reported */
+	bool stop;		/* leave the loop */
+	int stop_reason;	/* 0 requested, -EIO all failed */
+	unsigned int nr;
+	struct domain doms[DDVM_MAX_DOMAINS];
+};
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Copy @src into @dst, cut to fit: messages may be long, fields are bounded. */
+static void copy_str(char *dst, size_t len, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void sv_log(struct sv *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sv_log(struct sv *sv, const char *fmt, ...)
+{
+	char buf[1024];
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	n = (int)strftime(buf, sizeof(buf), "%F %T", &tm);
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, ".%03ld ", ts.tv_nsec / 1000000);
+	va_start(ap, fmt);
+	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(buf) - 1)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(sv->o->log_fd, buf, (size_t)n) < 0) {
+		/* nowhere left to say it */
+	}
+}
+
+/* A line for "ddvm up" (also logged); a gone reader is not an error. */
+static void progress(struct sv *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void progress(struct sv *sv, const char *fmt, ...)
+{
+	char buf[640];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	if (buf[0] != '=')
+		sv_log(sv, "%s", buf);
+	buf[n++] = '\n';
+	if (sv->progress_fd >= 0 && write(sv->progress_fd, buf, (size_t)n) != n) {
+		close(sv->progress_fd);
+		sv->progress_fd = -1;
+	}
+}
+
+/* ------------------------------------------------------------------ state */
+
+static json_t *domain_json(struct sv *sv, struct domain *d)
+{
+	const struct ddvm_domain_cfg *c = d->cfg;
+	char path[4096], pci[16];
+	json_t *chans = json_array(), *o;
+	unsigned int i;
+
+	for (i = 0; i < c->nr_channels; i++) {
+		ddvm_hub_socket_path(path, sizeof(path), sv->run_dir, c->name,
+				     c->channels[i].name, NULL);
+		json_array_append_new(chans, json_pack("{s:s, s:I, s:s, s:s}",
+			"name", c->channels[i].name, "size", (json_int_t)c->channels[i].size,
+			"socket", path, "pci", ddvm_channel_pci_addr(i, pci, sizeof(pci))));
+	}
+	o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:I, s:s, s:s, s:s, s:I, s:i, s:s}",
+		      "name", c->name,
+		      "state", dom_state_names[d->state],
+		      "qemu_pid", (int)d->pid,
+		      "boots", d->boots,
+		      "boot_failures", d->boot_failures,
+		      "restarts", d->restarts,
+		      "last_boot_ms", (json_int_t)d->last_boot_ms,
+		      "controller", ddvm_controller_name(c->disk.controller),
+		      "device", ddvm_controller_devpath(c->disk.controller),
+		      "image", c->disk.image,
+		      "memory", (json_int_t)c->memory,
+		      "cpus", c->cpus,
+		      "last_error", d->last_error);
+	snprintf(path, sizeof(path), "%s/%s/" DDVM_CONSOLE_LOG, sv->run_dir, c->name);
+	json_object_set_new(o, "console", json_string(path));
+	ddvm_qmp_socket_path(path, sizeof(path), sv->run_dir, c->name, NULL);
+	json_object_set_new(o, "qmp", json_string(path));
+	json_object_set_new(o, "channels", chans);
+	return o;
+}
+
+static void save_state(struct sv *sv, bool running)
+{
+	char hubdir[4096], hublog[4096];
+	struct ddvm_err err;
+	json_t *st, *doms = json_array();
+	unsigned int i;
+
+	for (i = 0; i < sv->nr; i++)
+		json_array_append_new(doms, domain_json(sv, &sv->doms[i]));
+	snprintf(hubdir, sizeof(hubdir), "%s/" DDVM_HUB_DIR, sv->run_dir);
+	snprintf(hublog, sizeof(hublog), "%s/" DDVM_HUB_LOG, sv->run_dir);
+	st = json_pack("{s:i, s:i, s:b, s:I, s:I, s:s, s:s, s:s, s:s,"
+		       " s:{s:i, s:s, s:s, s:s, s:s}, s:o}",
+		       "version", DDVM_STATE_VERSION,
+		       "supervisor_pid", (int)getpid(),
+		       "running", running,
+		       "started_at", (json_int_t)sv->started_at,
+		       "updated_at", (json_int_t)time(NULL),
+		       "run_dir", sv->run_dir,
+		       "config", sv->cfg->source,
+		       "accel", ddvm_accel_name(sv->o->accel),
+		       "accel_reason", sv->o->accel->reason,
+		       "hub", "pid", (int)sv->hub_pid, "state", sv->hub_state,
+		       "socket_dir", hubdir, "log", hublog, "last_error", sv->hub_error,
+		       "domains", doms);
+	if (!st) {
+		sv_log(sv, "cannot build state.json (out of memory?)");
+		return;
+	}
+	if (ddvm_state_save(sv->run_dir, st, &err))
+		sv_log(sv, "%s", err.msg);
+	json_decref(st);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static int arm_timer(struct domain *d, long long ms)
+{
+	struct itimerspec its = {
+		.it_value = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 },
+	};
+
+	if (ms <= 0)
+		its.it_value.tv_nsec = 1;	/* zero would disarm: fire now */
+	return timerfd_settime(d->timer_fd, 0, &its, NULL);
+}
+
+static void disarm_timer(struct domain *d)
+{
+	struct itimerspec its = { 0 };
+
+	timerfd_settime(d->timer_fd, 0, &its, NULL);
+}
+
+static void set_error(struct domain *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_error(struct domain *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d->last_error, sizeof(d->last_error), fmt, ap);
+	va_end(ap);
+}
+
+static void close_qmp(struct sv *sv, struct domain *d)
+{
+	if (!d->qmp)
+		return;
+	epoll_ctl(sv->epfd, EPOLL_CTL_DEL, ddvm_qmp_fd(d->qmp), NULL);
+	ddvm_qmp_close(d->qmp);
+	d->qmp = NULL;
+}
+
+static void describe_status(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "ended (wait status 0x%x)", status);
+}
+
+/* -------------------------------------------------------------- the hub */
+
+/* The last non-empty line of a log, for an error message. */
+static void log_tail(const char *path, char *buf, size_t len)
+{
+	char chunk[2048];
+	char *end, *start;
+	struct stat st;
+	ssize_t n;
+	off_t off;
+	int fd;
+
+	buf[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	off = fstat(fd, &st) || st.st_size < (off_t)sizeof(chunk) ? 0 :
+	      st.st_size - (off_t)sizeof(chunk) + 1;
+	n = pread(fd, chunk, sizeof(chunk) - 1, off);
+	close(fd);
+	if (n <= 0)
+		return;
+	chunk[n] = '\0';
+	end = chunk + n;
+	while (end > chunk && (end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	start = strrchr(chunk, '\n');
+	copy_str(buf, len, start ? start + 1 : chunk);
+}
+
+static int start_hub(struct sv *sv, struct ddvm_err *err)
+{
+	struct pollfd pfd;
+	struct ddvm_spawn sp = { .stdin_fd = -1 };
+	struct ddvm_argv a = { 0 };
+	char logpath[4096], line[256], buf[16];
+	int rp[2], logfd, ret;
+	long long deadline;
+	ssize_t n;
+
+	ret = ddvm_run_path(logpath, sizeof(logpath), sv->run_dir, DDVM_HUB_LOG, err);
+	if (ret)
+		return ret;
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (logfd < 0)
+		return ddvm_errf(err, -errno, "%s: %s", logpath, strerror(errno));
+	if (pipe2(rp, O_CLOEXEC)) {
+		ret = ddvm_errf(err, -errno, "pipe: %s", strerror(errno));
+		goto out_log;
+	}
+	ret = ddvm_hub_argv(&a, sv->cfg, sv->o->exe, rp[1], sv->run_dir, err);
+	if (ret)
+		goto out_pipe;
+	sp.argv = a.argv;
+	sp.stdout_fd = logfd;
+	sp.stderr_fd = logfd;
+	sp.keep_fd = rp[1];
+	/* the hub outlives DD/OS restarts, not the supervisor */
+	sp.death_signal = SIGTERM;
+	ret = ddvm_spawn(&sp, &sv->hub_pid, err);
+	ddvm_argv_format(&a, logpath, sizeof(logpath));
+	ddvm_argv_free(&a);
+	if (ret)
+		goto out_pipe;
+	sv_log(sv, "hub: started pid %d: %s", (int)sv->hub_pid, logpath);
+	close(rp[1]);
+	rp[1] = -1;
+
+	/* "ready\n" once every socket listens; EOF means it gave up */
+	pfd.fd = rp[0];
+	pfd.events = POLLIN;
+	deadline = mono_ms() + DDVM_HUB_READY_TIMEOUT_MS;
+	n = 0;
+	while ((size_t)n < 6) {
+		long long left = deadline - mono_ms();
+		ssize_t r;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		r = read(rp[0], buf + n, 6 - (size_t)n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			ret = -EPIPE;
+			break;
+		}
+		n += r;
+	}
+	if (!ret && memcmp(buf, "ready\n", 6))
+		ret = -EPROTO;
+	if (ret) {
+		ddvm_run_path(logpath, sizeof(logpath), sv->run_dir, DDVM_HUB_LOG, NULL);
+		log_tail(logpath, line, sizeof(line));
+		ret = ddvm_errf(err, ret, "hub did not become ready (%s): %s (see %s)",
+				ret == -ETIMEDOUT ? "timed out" : "no \"ready\"",
+				line[0] ? line : "no message", logpath);
+		kill(sv->hub_pid, SIGKILL);
+		waitpid(sv->hub_pid, NULL, 0);
+		sv->hub_pid = 0;
+		sv->hub_state = "failed";
+		copy_str(sv->hub_error, sizeof(sv->hub_error), err ? err->msg : "");
+		goto out_pipe;
+	}
+	sv->hub_state = "running";
+	sv_log(sv, "hub: ready");
+out_pipe:
+	close(rp[0]);
+	if (rp[1] >= 0)
+		close(rp[1]);
+out_log:
+	close(logfd);
+	return ret;
+}
+
+/* --------------------------------------------------------------- domains */
+
+static void on_qmp_event(void *arg, const char *event, json_t *msg)
+{
+	struct domain *d = arg;
+
+	sv_log(d->sv, "%s: QMP event %s", d->cfg->name, event);
+	/* QEMU would exit by itself; killing now saves the panic's slow dump */
+	if (!strcmp(event, "GUEST_PANICKED") && d->pid && !d->expect_exit) {
+		if (!d->why[0])
+			snprintf(d->why, sizeof(d->why), "guest kernel panicked (QMP GUEST_PANICKED)");
+		kill(d->pid, SIGKILL);
+	}
+}
+
+static void connect_qmp(struct sv *sv, struct domain *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_QMP, d->idx) };
+	char path[DDVM_SOCK_PATH_MAX];
+	struct ddvm_err err;
+
+	if (ddvm_qmp_socket_path(path, sizeof(path), sv->run_dir, d->cfg->name, &err) ||
+	    ddvm_qmp_connect(&d->qmp, path, DDVM_QMP_TIMEOUT_MS, &err)) {
+		/* not fatal: exits are still seen through SIGCHLD */
+		sv_log(sv, "%s: %s", d->cfg->name, err.msg);
+		d->qmp = NULL;
+		return;
+	}
+	ddvm_qmp_set_event_handler(d->qmp, on_qmp_event, d);
+	if (epoll_ctl(sv->epfd, EPOLL_CTL_ADD, ddvm_qmp_fd(d->qmp), &ev)) {
+		sv_log(sv, "%s: epoll: %s", d->cfg->name, strerror(errno));
+		ddvm_qmp_close(d->qmp);
+		d->qmp = NULL;
+	}
+}
+
+static void check_settled(struct sv *sv);
+
+static void start_domain(struct sv *sv, struct domain *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_CONSOLE, d->idx) };
+	struct ddvm_spawn sp = { .stdin_fd = -1, .keep_fd = -1, .death_signal = SIGKILL };
+	struct ddvm_argv a = { 0 };
+	const char *qemu = getenv(DDVM_QEMU_ENV);
+	char cmd[4096], banner[4096 + 256];
+	struct ddvm_err err;
+	int op[2], n;
+	pid_t pid;
+
+	if (ddvm_qemu_argv(&a, sv->cfg, d->cfg, sv->o->accel, sv->run_dir, &err))
+		goto out_fail;
+	if (qemu && *qemu) {
+		free(a.argv[0]);
+		a.argv[0] = strdup(qemu);
+		if (!a.argv[0]) {
+			ddvm_errf(&err, -ENOMEM, "out of memory");
+			goto out_fail;
+		}
+	}
+	if (pipe2(op, O_CLOEXEC)) {
+		ddvm_errf(&err, -errno, "pipe: %s", strerror(errno));
+		goto out_fail;
+	}
+	d->boots++;
+	ddvm_argv_format(&a, cmd, sizeof(cmd));
+	n = snprintf(banner, sizeof(banner), "\n=== ddvm: %s boot %u at %ld: %s\n", d->cfg->name,
+		     d->boots, (long)time(NULL), cmd);
+	if (n >= (int)sizeof(banner))
+		n = (int)sizeof(banner) - 1;
+	if (write(d->console_fd, banner, (size_t)n) < 0)
+		sv_log(sv, "%s: console log: %s", d->cfg->name, strerror(errno));
+
+	sp.argv = a.argv;
+	sp.stdout_fd = op[1];
+	sp.stderr_fd = op[1];
+	if (ddvm_spawn(&sp, &pid, &err)) {
+		close(op[0]);
+		close(op[1]);
+		goto out_fail;
+	}
+	close(op[1]);
+	fcntl(op[0], F_SETFL, O_NONBLOCK);
+	d->pid = pid;
+	d->out_fd = op[0];
+	d->ready = false;
+	d->expect_exit = false;
+	d->why[0] = '\0';
+	d->line_len = 0;
+	d->last_line[0] = '\0';
+	d->t_start = mono_ms();
+	if (epoll_ctl(sv->epfd, EPOLL_CTL_ADD, d->out_fd, &ev))
+		sv_log(sv, "%s: epoll: %s", d->cfg->name, strerror(errno));
+	arm_timer(d, (long long)d->cfg->boot_timeout * 1000);
+	sv_log(sv, "%s: QEMU pid %d (boot %u): %s", d->cfg->name, (int)pid, d->boots, cmd);
+	if (d->state == DOM_BOOTING && d->boots == 1)
+		progress(sv, "%s: booting (%s)", d->cfg->name,
+			 ddvm_accel_name(sv->o->accel));
+	ddvm_argv_free(&a);
+	save_state(sv, true);
+	return;
+
+out_fail:
+	/* cannot even start QEMU: retrying will not help */
+	ddvm_argv_free(&a);
+	d->state = DOM_FAILED;
+	set_error(d, "%s", err.msg);
+	progress(sv, "%s: failed: %s", d->cfg->name, err.msg);
+	save_state(sv, true);
+	check_settled(sv);
+}
+
+static void on_console_line(struct sv *sv, struct domain *d, char *line)
+{
+	char *p;
+
+	/*
+	 * The console is the guest's to write: keep it printable ASCII before
+	 * it reaches a log line or state.json (which must be valid UTF-8).
+	 */
+	for (p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = *p == '\r' || *p == '\t' ? *p : '?';
+	if (sv->stop)
+		return;
+	/* serial lines end in \r\n; kernel messages may share the line */
+	p = line + strlen(line);
+	while (p > line && (p[-1] == '\r' || p[-1] == ' '))
+		*--p = '\0';
+	if (*line)
+		copy_str(d->last_line, sizeof(d->last_line), line);
+	if (!d->ready && strstr(line, DDVM_READY_LINE) &&
+	    (d->state == DOM_BOOTING || d->state == DOM_RESTARTING)) {
+		d->ready = true;
+		d->last_boot_ms = mono_ms() - d->t_start;
+		d->attempt = 0;
+		d->state = DOM_SERVING;
+		disarm_timer(d);
+		progress(sv, "%s: serving after %.1f s (boot %u)", d->cfg->name,
+			 (double)d->last_boot_ms / 1000.0, d->boots);
+		connect_qmp(sv, d);
+		save_state(sv, true);
+		check_settled(sv);
+		return;
+	}
+	p = strstr(line, PANIC_PREFIX);
+	if (p && !d->why[0]) {
+		p += strlen(PANIC_PREFIX);
+		while (*p == ' ')
+			p++;
+		snprintf(d->why, sizeof(d->why), "guest kernel panic: %s", p);
+		sv_log(sv, "%s: %s", d->cfg->name, d->why);
+		return;
+	}
+	p = strstr(line, DDVM_FAIL_PREFIX);
+	if (p && !d->why[0]) {
+		p += strlen(DDVM_FAIL_PREFIX);
+		while (*p == ' ')
+			p++;
+		/* init powers off after this line; the exit does the rest */
+		snprintf(d->why, sizeof(d->why), "guest: DDVM-FAIL: %s", p);
+		sv_log(sv, "%s: %s", d->cfg->name, d->why);
+	}
+}
+
+/* Read what QEMU printed: append it to console.log and scan it by line. */
+static void drain_console(struct sv *sv, struct domain *d)
+{
+	char buf[4096];
+	ssize_t n, i;
+
+	while (d->out_fd >= 0) {
+		n = read(d->out_fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			epoll_ctl(sv->epfd, EPOLL_CTL_DEL, d->out_fd, NULL);
+			close(d->out_fd);
+			d->out_fd = -1;
+			return;
+		}
+		if (write(d->console_fd, buf, (size_t)n) != n)
+			sv_log(sv, "%s: console log write failed", d->cfg->name);
+		for (i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				d->line[d->line_len] = '\0';
+				on_console_line(sv, d, d->line);
+				d->line_len = 0;
+			} else if (d->line_len < sizeof(d->line) - 1) {
+				d->line[d->line_len++] = buf[i] ? buf[i] : ' ';
+			}
+		}
+	}
+}
+
+static bool all_in(struct sv *sv, unsigned int mask)
+{
+	unsigned int i;
+
+	for (i = 0; i < sv->nr; i++)
+		if (!(mask & (1u << sv->doms[i].state)))
+			return false;
+	return true;
+}
+
+static void check_settled(struct sv *sv)
+{
+	if (all_in(sv, 1u << DOM_FAILED) && !sv->stop) {
+		/* nothing left to supervise; "ddvm up" hears after the cleanup */
+		sv_log(sv, "every domain failed; stopping");
+		sv->stop = true;
+		sv->stop_reason = -EIO;
+		return;
+	}
+	if (!sv->settled && all_in(sv, (1u << DOM_SERVING) | (1u << DOM_FAILED))) {
+		sv->settled = true;
+		progress(sv, "%s", all_in(sv, 1u << DOM_SERVING) ? DDVM_PROGRESS_OK :
+			 DDVM_PROGRESS_FAIL);
+		if (sv->progress_fd >= 0 && sv->progress_fd != STDOUT_FILENO)
+			close(sv->progress_fd);
+		sv->progress_fd = -1;
+	}
+}
+
+static void on_domain_exit(struct sv *sv, struct domain *d, int status)
+{
+	char how[96], why[sizeof(d->why) + sizeof(d->last_line) + 64];
+	long long alive = mono_ms() - d->t_start;
+	bool was_serving = d->state == DOM_SERVING;
+
+	drain_console(sv, d);
+	if (d->out_fd >= 0) {
+		epoll_ctl(sv->epfd, EPOLL_CTL_DEL, d->out_fd, NULL);
+		close(d->out_fd);
+		d->out_fd = -1;
+	}
+	close_qmp(sv, d);
+	disarm_timer(d);
+	describe_status(status, how, sizeof(how));
+	sv_log(sv, "%s: QEMU pid %d %s after %.1f s", d->cfg->name, (int)d->pid, how,
+	       (double)alive / 1000.0);
+	d->pid = 0;
+
+	if (d->why[0])
+		copy_str(why, sizeof(why), d->why);
+	else
+		snprintf(why, sizeof(why), "QEMU %s%s%s%s", how,
+			 was_serving ? " while serving" : " before DDVM-READY",
+			 d->last_line[0] ? "; last console line: " : "", d->last_line);
+	set_error(d, "%s", why);
+
+	if (was_serving) {
+		/* a recovery: a new retry budget, no delay (clients wait) */
+		d->restarts++;
+		d->attempt = 0;
+		d->state = DOM_RESTARTING;
+		sv_log(sv, "%s: restarting (restart %u): %s", d->cfg->name, d->restarts, why);
+		save_state(sv, true);
+		start_domain(sv, d);
+		return;
+	}
+	d->boot_failures++;
+	if (d->attempt < d->cfg->boot_retries) {
+		d->attempt++;
+		d->state = DOM_RESTARTING;
+		progress(sv, "%s: boot %u failed: %s; retry %u of %u", d->cfg->name, d->boots,
+			 why, d->attempt, d->cfg->boot_retries);
+		arm_timer(d, DDVM_RETRY_DELAY_MS);
+		save_state(sv, true);
+		return;
+	}
+	d->state = DOM_FAILED;
+	progress(sv, "%s: failed after %u boot%s: %s", d->cfg->name, d->boots,
+		 d->boots == 1 ? "" : "s", why);
+	save_state(sv, true);
+	check_settled(sv);
+}
+
+static void on_timer(struct sv *sv, struct domain *d)
+{
+	uint64_t ticks;
+
+	if (read(d->timer_fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	if (d->pid && !d->ready && !d->expect_exit) {
+		snprintf(d->why, sizeof(d->why), "no %s within %u s (boot %u)%s%s",
+			 DDVM_READY_LINE, d->cfg->boot_timeout, d->boots,
+			 d->last_line[0] ? "; last console line: " : "", d->last_line);
+		sv_log(sv, "%s: boot timeout, killing QEMU pid %d", d->cfg->name, (int)d->pid);
+		d->expect_exit = true;
+		kill(d->pid, SIGKILL);
+		return;
+	}
+	if (!d->pid && d->state == DOM_RESTARTING)
+		start_domain(sv, d);
+}
+
+static void on_hub_exit(struct sv *sv, int status)
+{
+	char how[96];
+
+	describe_status(status, how, sizeof(how));
+	sv->hub_pid = 0;
+	sv->hub_state = "failed";
+	/*
+	 * The channel regions lived in the hub's memfds: the mapped ones
+	 * stay valid in the QEMUs, but no peer can join any more.  Say so
+	 * loudly; recovering the hub is later work.
+	 */
+	snprintf(sv->hub_error, sizeof(sv->hub_error),
+		 "hub %s; channels accept no new peers (see %s/" DDVM_HUB_LOG ")", how,
+		 sv->run_dir);
+	sv_log(sv, "%s", sv->hub_error);
+	save_state(sv, true);
+}
+
+static void reap(struct sv *sv)
+{
+	unsigned int i;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == sv->hub_pid) {
+			on_hub_exit(sv, status);
+			continue;
+		}
+		for (i = 0; i < sv->nr; i++)
+			if (sv->doms[i].pid == pid) {
+				on_domain_exit(sv, &sv->doms[i], status);
+				break;
+			}
+	}
+}
+
+static void on_signal(struct sv *sv)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sv->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap(sv);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			sv_log(sv, "signal %d from pid %u: stopping", (int)si.ssi_signo, si.ssi_pid);
+			sv->stop = true;
+			break;
+		default:
+			sv_log(sv, "signal %d ignored", (int)si.ssi_signo);
+		}
+	}
+	/* a SIGCHLD merged with one already handled: reap anyway */
+	reap(sv);
+}
+
+/* --------------------------------------------------------------- shutdown */
+
+/* Wait until no domain has a QEMU, or @ms passes, reading their output meanwhile. */
+static void wait_domains(struct sv *sv, long long ms)
+{
+	long long deadline = mono_ms() + ms;
+	unsigned int i, alive;
+	int status;
+
+	for (;;) {
+		alive = 0;
+		for (i = 0; i < sv->nr; i++) {
+			struct domain *d = &sv->doms[i];
+
+			if (!d->pid)
+				continue;
+			drain_console(sv, d);
+			if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+				char how[96];
+
+				describe_status(status, how, sizeof(how));
+				sv_log(sv, "%s: QEMU pid %d %s", d->cfg->name, (int)d->pid, how);
+				d->pid = 0;
+				continue;
+			}
+			alive++;
+		}
+		if (!alive || mono_ms() >= deadline)
+			return;
+		usleep(20 * 1000);
+	}
+}
+
+static void signal_domains(struct sv *sv, int sig)
+{
+	unsigned int i;
+
+	for (i = 0; i < sv->nr; i++)
+		if (sv->doms[i].pid) {
+			sv_log(sv, "%s: sending signal %d to QEMU pid %d", sv->doms[i].cfg->name,
+			       sig, (int)sv->doms[i].pid);
+			kill(sv->doms[i].pid, sig);
+		}
+}
+
+static void stop_hub(struct sv *sv)
+{
+	long long deadline = mono_ms() + DDVM_TERM_TIMEOUT_MS;
+	int status;
+
+	if (!sv->hub_pid)
+		return;
+	kill(sv->hub_pid, SIGTERM);
+	while (waitpid(sv->hub_pid, &status, WNOHANG) == 0) {
+		if (mono_ms() >= deadline) {
+			sv_log(sv, "hub: no exit %d ms after SIGTERM, killing", DDVM_TERM_TIMEOUT_MS);
+			kill(sv->hub_pid, SIGKILL);
+			waitpid(sv->hub_pid, &status, 0);
+			break;
+		}
+		usleep(20 * 1000);
+	}
+	sv_log(sv, "hub: stopped");
+	sv->hub_pid = 0;
+	sv->hub_state = "stopped";
+}
+
+static void shutdown_all(struct sv *sv)
+{
+	struct ddvm_err err;
+	unsigned int i;
+
+	/* ask every QEMU first, then wait for all: they stop in parallel */
+	for (i = 0; i < sv->nr; i++) {
+		struct domain *d = &sv->doms[i];
+		char path[DDVM_SOCK_PATH_MAX];
+
+		disarm_timer(d);
+		if (!d->pid) {
+			if (d->state != DOM_FAILED)
+				d->state = DOM_STOPPED;
+			continue;
+		}
+		d->expect_exit = true;
+		if (!d->qmp &&
+		    (ddvm_qmp_socket_path(path, sizeof(path), sv->run_dir, d->cfg->name, &err) ||
+		     ddvm_qmp_connect(&d->qmp, path, DDVM_QMP_TIMEOUT_MS / 2, &err)))
+			d->qmp = NULL;
+		if (d->qmp && !ddvm_qmp_execute(d->qmp, "quit", NULL, DDVM_QMP_TIMEOUT_MS / 2,
+						NULL, &err)) {
+			sv_log(sv, "%s: asked QEMU pid %d to quit", d->cfg->name, (int)d->pid);
+		} else {
+			sv_log(sv, "%s: QMP quit failed (%s); SIGTERM", d->cfg->name, err.msg);
+			kill(d->pid, SIGTERM);
+		}
+		close_qmp(sv, d);
+	}
+	wait_domains(sv, DDVM_QUIT_TIMEOUT_MS);
+	signal_domains(sv, SIGTERM);
+	wait_domains(sv, DDVM_TERM_TIMEOUT_MS);
+	signal_domains(sv, SIGKILL);
+	wait_domains(sv, DDVM_TERM_TIMEOUT_MS);
+	for (i = 0; i < sv->nr; i++) {
+		struct domain *d = &sv->doms[i];
+		char path[DDVM_SOCK_PATH_MAX];
+
+		if (d->state != DOM_FAILED)
+			d->state = DOM_STOPPED;
+		if (!ddvm_qmp_socket_path(path, sizeof(path), sv->run_dir, d->cfg->name, NULL))
+			unlink(path);
+	}
+	stop_hub(sv);
+	/* the hub removes its sockets; a killed one cannot */
+	for (i = 0; i < sv->nr; i++) {
+		const struct ddvm_domain_cfg *c = sv->doms[i].cfg;
+		char path[DDVM_SOCK_PATH_MAX];
+		unsigned int j;
+
+		for (j = 0; j < c->nr_channels; j++)
+			if (!ddvm_hub_socket_path(path, sizeof(path), sv->run_dir, c->name,
+						  c->channels[j].name, NULL))
+				unlink(path);
+	}
+}
+
+/* ------------------------------------------------------------------ setup */
+
+static int setup_domain(struct sv *sv, struct domain *d, unsigned int idx,
+			struct ddvm_err *err)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_TIMER, idx) };
+	char dir[4096], path[4096 + 16];
+
+	memset(d, 0, sizeof(*d));
+	d->timer_fd = -1;
+	d->sv = sv;
+	d->cfg = &sv->cfg->domains[idx];
+	d->idx = idx;
+	d->state = DOM_BOOTING;
+	d->out_fd = -1;
+	d->console_fd = -1;
+	d->last_boot_ms = -1;
+	snprintf(dir, sizeof(dir), "%s/%s", sv->run_dir, d->cfg->name);
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return ddvm_errf(err, -errno, "%s: %s", dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/" DDVM_CONSOLE_LOG, dir);
+	d->console_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (d->console_fd < 0)
+		return ddvm_errf(err, -errno, "%s: %s", path, strerror(errno));
+	d->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->timer_fd < 0)
+		return ddvm_errf(err, -errno, "timerfd: %s", strerror(errno));
+	if (epoll_ctl(sv->epfd, EPOLL_CTL_ADD, d->timer_fd, &ev))
+		return ddvm_errf(err, -errno, "epoll: %s", strerror(errno));
+	return 0;
+}
+
+static void teardown(struct sv *sv)
+{
+	unsigned int i;
+
+	for (i = 0; i < sv->nr; i++) {
+		struct domain *d = &sv->doms[i];
+
+		close_qmp(sv, d);
+		if (d->out_fd >= 0)
+			close(d->out_fd);
+		if (d->console_fd >= 0)
+			close(d->console_fd);
+		if (d->timer_fd >= 0)
+			close(d->timer_fd);
+	}
+	if (sv->sig_fd >= 0)
+		close(sv->sig_fd);
+	if (sv->epfd >= 0)
+		close(sv->epfd);
+}
+
+static void dispatch(struct sv *sv, uint64_t data)
+{
+	unsigned int idx = (uint32_t)data;
+	struct domain *d = idx < sv->nr ? &sv->doms[idx] : NULL;
+	struct ddvm_err err;
+
+	switch ((enum ev_kind)(data >> 32)) {
+	case EV_SIGNAL:
+		on_signal(sv);
+		break;
+	case EV_CONSOLE:
+		if (d)
+			drain_console(sv, d);
+		break;
+	case EV_TIMER:
+		if (d)
+			on_timer(sv, d);
+		break;
+	case EV_QMP:
+		if (d && d->qmp && ddvm_qmp_dispatch(d->qmp, &err)) {
+			/* QEMU is going away (or babbling): the exit tells why */
+			if (err.msg[0] && !strstr(err.msg, "closed the connection"))
+				sv_log(sv, "%s: %s", d->cfg->name, err.msg);
+			close_qmp(sv, d);
+		}
+		break;
+	}
+}
+
+int ddvm_supervise(const struct ddvm_supervisor_opts *o, struct ddvm_err *err)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_SIGNAL, 0) };
+	struct epoll_event evs[16];
+	struct sv *sv;
+	sigset_t mask, old;
+	unsigned int i;
+	int n, ret;
+	char hubdir[4096];
+
+	sv = calloc(1, sizeof(*sv));
+	if (!sv)
+		return ddvm_errf(err, -ENOMEM, "out of memory");
+	sv->o = o;
+	sv->cfg = o->cfg;
+	sv->run_dir = o->cfg->run_dir;
+	sv->progress_fd = o->progress_fd;
+	sv->started_at = time(NULL);
+	sv->hub_state = "starting";
+	sv->epfd = -1;
+	sv->sig_fd = -1;
+	sv->nr = o->cfg->nr_domains;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	/* a gone "ddvm up" must not kill us through the progress pipe */
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = ddvm_run_write_pid(o->lock_fd, getpid());
+	if (ret) {
+		ddvm_errf(err, ret, "%s/" DDVM_PID_FILE ": %s", sv->run_dir, strerror(-ret));
+		goto out_free;
+	}
+	sv_log(sv, "supervisor pid %d: %u domain%s, accelerator %s (%s), config %s",
+	       (int)getpid(), sv->nr, sv->nr == 1 ? "" : "s",
+	       ddvm_accel_name(o->accel), o->accel->reason,
+	       sv->cfg->source);
+
+	sv->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	sv->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (sv->sig_fd < 0 || sv->epfd < 0 ||
+	    epoll_ctl(sv->epfd, EPOLL_CTL_ADD, sv->sig_fd, &ev)) {
+		ret = ddvm_errf(err, -errno, "signalfd/epoll: %s", strerror(errno));
+		goto out_free;
+	}
+	for (i = 0; i < sv->nr; i++) {
+		sv->doms[i].timer_fd = -1;
+		ret = setup_domain(sv, &sv->doms[i], i, err);
+		if (ret)
+			goto out_free;
+	}
+	snprintf(hubdir, sizeof(hubdir), "%s/" DDVM_HUB_DIR, sv->run_dir);
+	if (mkdir(hubdir, 0755) && errno != EEXIST) {
+		ret = ddvm_errf(err, -errno, "%s: %s", hubdir, strerror(errno));
+		goto out_free;
+	}
+	save_state(sv, true);
+
+	ret = start_hub(sv, err);
+	if (ret) {
+		for (i = 0; i < sv->nr; i++) {
+			sv->doms[i].state = DOM_FAILED;
+			set_error(&sv->doms[i], "not started: %s", err->msg);
+		}
+		progress(sv, "hub: %s", err->msg);
+		progress(sv, "%s", DDVM_PROGRESS_FAIL);
+		save_state(sv, false);
+		goto out_free;
+	}
+	save_state(sv, true);
+	for (i = 0; i < sv->nr; i++)
+		start_domain(sv, &sv->doms[i]);
+
+	while (!sv->stop) {
+		n = epoll_wait(sv->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = ddvm_errf(err, -errno, "epoll_wait: %s", strerror(errno));
+			sv_log(sv, "%s", err->msg);
+			break;
+		}
+		for (i = 0; i < (unsigned int)n && !sv->stop; i++)
+			dispatch(sv, evs[i].data.u64);
+	}
+
+	sv_log(sv, "stopping");
+	shutdown_all(sv);
+	if (!ret && sv->stop_reason)
+		ret = ddvm_errf(err, sv->stop_reason, "every domain failed");
+	save_state(sv, false);
+	sv_log(sv, "stopped");
+	/* "ddvm up" still waiting: it reads the final state now */
+	if (!sv->settled) {
+		if (!sv->stop_reason)
+			progress(sv, "stopped before every domain was up");
+		progress(sv, "%s", DDVM_PROGRESS_FAIL);
+	}
+out_free:
+	if (sv->hub_pid)
+		stop_hub(sv);
+	teardown(sv);
+	{
+		char pidfile[4096];
+
+		if (!ddvm_run_path(pidfile, sizeof(pidfile), sv->run_dir, DDVM_PID_FILE, NULL))
+			unlink(pidfile);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	free(sv);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- preflight */
+
+static int readable(const char *what, const char *path, const char *hint,
+		    struct ddvm_err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) || access(path, R_OK))
+		return ddvm_errf(err, -errno, "%s %s: %s%s", what, path, strerror(errno), hint);
+	if (!S_ISREG(st.st_mode))
+		return ddvm_errf(err, -EINVAL, "%s %s: not a regular file", what, path);
+	return 0;
+}
+
+/* Whether @prog can be executed, looked up in PATH like execvp does. */
+static int find_program(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+	const char *p, *e;
+
+	if (strchr(prog, '/'))
+		return access(prog, X_OK) ? -errno : 0;
+	for (p = path ? path : "/usr/bin:/bin"; ; p = e + 1) {
+		e = strchr(p, ':');
+		if (!e)
+			e = p + strlen(p);
+		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)(e - p), e == p ? "." : p, prog) <
+		    (int)sizeof(buf) && !access(buf, X_OK))
+			return 0;
+		if (!*e)
+			return -ENOENT;
+	}
+}
+
+int ddvm_supervisor_preflight(const struct ddvm_config *cfg, struct ddvm_err *err)
+{
+	const char *qemu = getenv(DDVM_QEMU_ENV);
+	struct ddvm_accel tcg = { .kind = DDVM_ACCEL_TCG };
+	struct ddvm_argv a = { 0 };
+	unsigned int i;
+	uint64_t size;
+	bool created;
+	int ret;
+
+	ret = readable("kernel", cfg->kernel, " (make setup fetches it)", err);
+	if (!ret)
+		ret = readable("initrd", cfg->initrd, " (make image builds it)", err);
+	if (ret)
+		return ret;
+	if (!qemu || !*qemu)
+		qemu = DDVM_QEMU_BINARY;
+	ret = find_program(qemu);
+	if (ret)
+		return ddvm_errf(err, ret, "%s not found in PATH (Debian package qemu-system-x86)%s",
+				 qemu, getenv(DDVM_QEMU_ENV) ? " ($" DDVM_QEMU_ENV ")" : "");
+	/* socket paths: building the command lines checks them all */
+	ret = ddvm_hub_argv(&a, cfg, "ddvm", 3, cfg->run_dir, err);
+	ddvm_argv_free(&a);
+	if (ret)
+		return ret;
+	for (i = 0; i < cfg->nr_domains; i++) {
+		ret = ddvm_qemu_argv(&a, cfg, &cfg->domains[i], &tcg, cfg->run_dir, err);
+		ddvm_argv_free(&a);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < cfg->nr_domains; i++) {
+		ret = ddvm_image_prepare(&cfg->domains[i], &created, &size, err);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

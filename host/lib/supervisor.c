@@ -25,7 +25,6 @@
 #include "spawn.h"
 #include "state.h"
 #include "supervisor.h"
-#include "image.h"
 
 enum dom_state {
 	DOM_BOOTING,	/* first boot, not yet DDVM-READY */
@@ -1126,8 +1125,6 @@ int ddvm_supervisor_preflight(const struct ddvm_config *cfg, struct ddvm_err *er
 	struct ddvm_accel tcg = { .kind = DDVM_ACCEL_TCG };
 	struct ddvm_argv a = { 0 };
 	unsigned int i;
-	uint64_t size;
-	bool created;
 	int ret;
 
 	ret = readable("kernel", cfg->kernel, " (make setup fetches it)", err);
@@ -1149,11 +1146,6 @@ int ddvm_supervisor_preflight(const struct ddvm_config *cfg, struct ddvm_err *er
 	for (i = 0; i < cfg->nr_domains; i++) {
 		ret = ddvm_qemu_argv(&a, cfg, &cfg->domains[i], &tcg, cfg->run_dir, err);
 		ddvm_argv_free(&a);
-		if (ret)
-			return ret;
-	}
-	for (i = 0; i < cfg->nr_domains; i++) {
-		ret = ddvm_image_prepare(&cfg->domains[i], &created, &size, err);
 		if (ret)
 			return ret;
 	}

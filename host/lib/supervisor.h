@@ -40,8 +40,8 @@ struct ddvm_supervisor_opts {
 /**
  * ddvm_supervisor_preflight - check, before anything starts, what would
  *	otherwise fail later and further from its cause: kernel and initrd
- *	readable, QEMU found, socket paths short enough, disk images present
- *	(created when missing) with the configured size.
+ *	readable, QEMU found, socket paths short enough.  (Disk images are
+ *	the caller's, once it owns the run directory: ddvm_image_prepare().)
  * @cfg: the config, paths absolute
  * @err: names the file, image or domain at fault
  *

@@ -9,6 +9,9 @@ static const struct ddvm_command commands[] = {
 	/* keep one line per command; add yours here */
 	{ "accel", cmd_accel, "accel [--qemu-arg]  say whether VMs run on KVM or TCG, and why" },
 	{ "hub", cmd_hub, "hub SOCKET-DIR CHANNEL[:SIZE] ...  run the ivshmem hub (the supervisor starts it)" },
+	{ "up", cmd_up, "up [--foreground] [--run-dir DIR] [CONFIG]  start the hub and driver domains under a supervisor" },
+	{ "down", cmd_down, "down [--run-dir DIR]  stop the supervisor, its driver domains and the hub" },
+	{ "status", cmd_status, "status [--json] [--run-dir DIR]  show the supervisor's driver domains" },
 };
 
 static void usage(FILE *f)

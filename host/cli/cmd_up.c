@@ -232,6 +232,7 @@ int cmd_up(int argc, char **argv)
 
 	if (foreground) {
 		o.progress_fd = STDOUT_FILENO;
+		o.foreground = true;
 		o.log_fd = STDERR_FILENO;
 		ret = ddvm_supervise(&o, &err);
 		close(lock_fd);

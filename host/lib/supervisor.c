@@ -618,9 +618,14 @@ static void check_settled(struct sv *sv)
 		return;
 	}
 	if (!sv->settled && all_in(sv, (1u << DOM_SERVING) | (1u << DOM_FAILED))) {
+		bool ok = all_in(sv, 1u << DOM_SERVING);
+
 		sv->settled = true;
-		progress(sv, "%s", all_in(sv, 1u << DOM_SERVING) ? DDVM_PROGRESS_OK :
-			 DDVM_PROGRESS_FAIL);
+		if (sv->o->foreground)
+			progress(sv, "%s; ^C stops", ok ? "every domain serves" :
+				 "some domain failed for good, the others serve");
+		else
+			progress(sv, "%s", ok ? DDVM_PROGRESS_OK : DDVM_PROGRESS_FAIL);
 		if (sv->progress_fd >= 0 && sv->progress_fd != STDOUT_FILENO)
 			close(sv->progress_fd);
 		sv->progress_fd = -1;
@@ -1036,7 +1041,8 @@ int ddvm_supervise(const struct ddvm_supervisor_opts *o, struct ddvm_err *err)
 			set_error(&sv->doms[i], "not started: %s", err->msg);
 		}
 		progress(sv, "hub: %s", err->msg);
-		progress(sv, "%s", DDVM_PROGRESS_FAIL);
+		if (!o->foreground)
+			progress(sv, "%s", DDVM_PROGRESS_FAIL);
 		save_state(sv, false);
 		goto out_free;
 	}
@@ -1067,7 +1073,8 @@ int ddvm_supervise(const struct ddvm_supervisor_opts *o, struct ddvm_err *err)
 	if (!sv->settled) {
 		if (!sv->stop_reason)
 			progress(sv, "stopped before every domain was up");
-		progress(sv, "%s", DDVM_PROGRESS_FAIL);
+		if (!sv->o->foreground)
+			progress(sv, "%s", DDVM_PROGRESS_FAIL);
 	}
 out_free:
 	if (sv->hub_pid)

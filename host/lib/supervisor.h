@@ -11,6 +11,8 @@
 #ifndef DDVM_SUPERVISOR_H
 #define DDVM_SUPERVISOR_H
 
+#include <stdbool.h>
+
 #include "accel.h"
 #include "config.h"
 #include "err.h"
@@ -33,6 +35,7 @@ struct ddvm_supervisor_opts {
 	const struct ddvm_accel *accel;
 	int lock_fd;		/* RUN/supervisor.pid, locked by ddvm_run_lock() */
 	int progress_fd;	/* progress lines for "ddvm up", or -1 */
+	bool foreground;	/* progress_fd is read by people: no protocol lines */
 	int log_fd;		/* where the supervisor logs */
 	const char *exe;	/* the ddvm binary, to run "ddvm hub" */
 };

@@ -1142,9 +1142,11 @@ int ddvm_supervisor_preflight(const struct ddvm_config *cfg, struct ddvm_err *er
 	if (!qemu || !*qemu)
 		qemu = DDVM_QEMU_BINARY;
 	ret = find_program(qemu);
+	if (ret && strchr(qemu, '/'))
+		return ddvm_errf(err, ret, "QEMU %s ($" DDVM_QEMU_ENV "): %s", qemu, strerror(-ret));
 	if (ret)
-		return ddvm_errf(err, ret, "%s not found in PATH (Debian package qemu-system-x86)%s",
-				 qemu, getenv(DDVM_QEMU_ENV) ? " ($" DDVM_QEMU_ENV ")" : "");
+		return ddvm_errf(err, ret, "%s not found in PATH (Debian package qemu-system-x86)",
+				 qemu);
 	/* socket paths: building the command lines checks them all */
 	ret = ddvm_hub_argv(&a, cfg, "ddvm", 3, cfg->run_dir, err);
 	ddvm_argv_free(&a);

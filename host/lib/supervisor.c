@@ -165,6 +165,29 @@ static void progress(struct sv *sv, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ state */
 
+/*
+ * A JSON string of @s.  state.json must stay valid JSON whatever bytes a
+ * path given on the command line holds: text that is not UTF-8 is stored
+ * with its non-ASCII bytes as '?' rather than dropped.
+ */
+static json_t *jstr(const char *s)
+{
+	json_t *j = json_string(s);
+	char *copy, *p;
+
+	if (j)
+		return j;
+	copy = strdup(s);
+	if (!copy)
+		return NULL;
+	for (p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
 static json_t *domain_json(struct sv *sv, struct domain *d)
 {
 	const struct ddvm_domain_cfg *c = d->cfg;
@@ -175,11 +198,11 @@ static json_t *domain_json(struct sv *sv, struct domain *d)
 	for (i = 0; i < c->nr_channels; i++) {
 		ddvm_hub_socket_path(path, sizeof(path), sv->run_dir, c->name,
 				     c->channels[i].name, NULL);
-		json_array_append_new(chans, json_pack("{s:s, s:I, s:s, s:s}",
+		json_array_append_new(chans, json_pack("{s:s, s:I, s:o, s:s}",
 			"name", c->channels[i].name, "size", (json_int_t)c->channels[i].size,
-			"socket", path, "pci", ddvm_channel_pci_addr(i, pci, sizeof(pci))));
+			"socket", jstr(path), "pci", ddvm_channel_pci_addr(i, pci, sizeof(pci))));
 	}
-	o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:I, s:s, s:s, s:s, s:I, s:i, s:s}",
+	o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:I, s:s, s:s, s:o, s:I, s:i, s:o, s:o}",
 		      "name", c->name,
 		      "state", dom_state_names[d->state],
 		      "qemu_pid", (int)d->pid,
@@ -189,15 +212,17 @@ static json_t *domain_json(struct sv *sv, struct domain *d)
 		      "last_boot_ms", (json_int_t)d->last_boot_ms,
 		      "controller", ddvm_controller_name(c->disk.controller),
 		      "device", ddvm_controller_devpath(c->disk.controller),
-		      "image", c->disk.image,
+		      "image", jstr(c->disk.image),
 		      "memory", (json_int_t)c->memory,
 		      "cpus", c->cpus,
-		      "last_error", d->last_error);
+		      "last_error", jstr(d->last_error),
+		      "channels", chans);
+	if (!o)
+		return NULL;
 	snprintf(path, sizeof(path), "%s/%s/" DDVM_CONSOLE_LOG, sv->run_dir, c->name);
-	json_object_set_new(o, "console", json_string(path));
+	json_object_set_new(o, "console", jstr(path));
 	ddvm_qmp_socket_path(path, sizeof(path), sv->run_dir, c->name, NULL);
-	json_object_set_new(o, "qmp", json_string(path));
-	json_object_set_new(o, "channels", chans);
+	json_object_set_new(o, "qmp", jstr(path));
 	return o;
 }
 
@@ -212,24 +237,29 @@ static void save_state(struct sv *sv, bool running)
 		json_array_append_new(doms, domain_json(sv, &sv->doms[i]));
 	snprintf(hubdir, sizeof(hubdir), "%s/" DDVM_HUB_DIR, sv->run_dir);
 	snprintf(hublog, sizeof(hublog), "%s/" DDVM_HUB_LOG, sv->run_dir);
-	st = json_pack("{s:i, s:i, s:b, s:I, s:I, s:s, s:s, s:s, s:s,"
-		       " s:{s:i, s:s, s:s, s:s, s:s}, s:o}",
+	/* "o" steals references, also on failure: no leak either way */
+	st = json_pack("{s:i, s:i, s:b, s:I, s:I, s:o, s:o, s:s, s:o,"
+		       " s:{s:i, s:s, s:o, s:o, s:o}, s:o}",
 		       "version", DDVM_STATE_VERSION,
 		       "supervisor_pid", (int)getpid(),
 		       "running", running,
 		       "started_at", (json_int_t)sv->started_at,
 		       "updated_at", (json_int_t)time(NULL),
-		       "run_dir", sv->run_dir,
-		       "config", sv->cfg->source,
+		       "run_dir", jstr(sv->run_dir),
+		       "config", jstr(sv->cfg->source),
 		       "accel", ddvm_accel_name(sv->o->accel),
-		       "accel_reason", sv->o->accel->reason,
+		       "accel_reason", jstr(sv->o->accel->reason),
 		       "hub", "pid", (int)sv->hub_pid, "state", sv->hub_state,
-		       "socket_dir", hubdir, "log", hublog, "last_error", sv->hub_error,
+		       "socket_dir", jstr(hubdir), "log", jstr(hublog),
+		       "last_error", jstr(sv->hub_error),
 		       "domains", doms);
 	if (!st) {
 		sv_log(sv, "cannot build state.json (out of memory?)");
 		return;
 	}
+	if (json_array_size(doms) != sv->nr)
+		sv_log(sv, "state.json lacks %zu domain(s) (out of memory?)",
+		       (size_t)sv->nr - json_array_size(doms));
 	if (ddvm_state_save(sv->run_dir, st, &err))
 		sv_log(sv, "%s", err.msg);
 	json_decref(st);

@@ -79,7 +79,7 @@ int cmd_status(int argc, char **argv)
 			return 3;
 		}
 	} else if (!st) {
-		printf("supervisor pid %d in %s is starting\n", (int)owner, run_dir);
+		printf("a supervisor in %s is starting\n", run_dir);
 		return 0;
 	}
 	text = ddvm_state_format(st, owner != 0);

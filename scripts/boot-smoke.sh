@@ -6,7 +6,7 @@
 # test tier: timings are reported, never judged.
 #
 #   scripts/boot-smoke.sh [CASE ...]    cases: virtio-blk nvme ahci fio serve
-#                                       nodisk badmode (default: all)
+#                                       serve-nodev nodisk badmode (default: all)
 #   BUILD=DIR VAR=DIR  as in the Makefile;  TIMEOUT=s per boot (default 60)
 set -euo pipefail
 
@@ -115,15 +115,43 @@ case_fio() {
 	grep -q 'DDVM-BENCH-END 0' "$LOG" || { echo "FAIL  fio: bench script did not exit 0"; FAILED=$((FAILED + 1)); }
 }
 
-# serve: ddvm.ko is loaded with the exports (no ivshmem device here, so it
-# only registers its driver); without ddvm.ko in the image this must FAIL.
+# serve: a hub channel reaches the DD/OS as an ivshmem-doorbell device at
+# 0000:00:10.0 and ddvm.ko serves /dev/vda on it.
 case_serve() {
-	local img want=READY
+	local img hub=$WORK/hub
 	img=$(disk serve)
-	[ -f guest/modules/ddvm.ko ] || want=FAIL
+	if [ ! -f guest/modules/ddvm.ko ]; then
+		boot serve "$INITRD" 192 "ddvm.disk=virtio-blk ddvm.exports=0000:00:10.0=blk:/dev/vda" \
+			-drive "file=$img,if=none,id=d0,format=raw,cache=unsafe" -device virtio-blk-pci,drive=d0
+		expect serve FAIL 'DDVM-FAIL: /lib/modules/ddvm/ddvm.ko is not in this image'
+		return
+	fi
+	[ -x "$BUILD/ddvm" ] || die "$BUILD/ddvm missing (make host): the serve case needs its hub"
+	mkdir -p "$hub"
+	"$BUILD/ddvm" hub "$hub" c0=16M 2>"$WORK/hub.log" &
+	HUB_PID=$!
+	for _ in $(seq 100); do
+		[ -S "$hub/c0.sock" ] && break
+		sleep 0.05
+	done
+	[ -S "$hub/c0.sock" ] || die "the hub did not create $hub/c0.sock"
 	boot serve "$INITRD" 192 "ddvm.disk=virtio-blk ddvm.exports=0000:00:10.0=blk:/dev/vda" \
+		-drive "file=$img,if=none,id=d0,format=raw,cache=unsafe" -device virtio-blk-pci,drive=d0 \
+		-chardev "socket,path=$hub/c0.sock,id=ch0" -device "ivshmem-doorbell,chardev=ch0,vectors=1,addr=0x10"
+	kill "$HUB_PID"
+	wait "$HUB_PID" 2>/dev/null || true
+	HUB_PID=
+	expect serve READY
+}
+
+# ddvm.ko refuses an export with no ivshmem device behind it: FAIL, naming it
+case_serve_nodev() {
+	local img
+	[ -f guest/modules/ddvm.ko ] || return 0
+	img=$(disk serve-nodev)
+	boot serve-nodev "$INITRD" 192 "ddvm.disk=virtio-blk ddvm.exports=0000:00:10.0=blk:/dev/vda" \
 		-drive "file=$img,if=none,id=d0,format=raw,cache=unsafe" -device virtio-blk-pci,drive=d0
-	expect serve $want
+	expect serve-nodev FAIL 'DDVM-FAIL: insmod ddvm.ko'
 }
 
 # the disk never appears: a bounded wait, then a FAIL naming the device
@@ -139,17 +167,20 @@ case_badmode() {
 
 main() {
 	local c cases=("$@")
-	[ ${#cases[@]} -gt 0 ] || cases=(virtio-blk nvme ahci fio serve nodisk badmode)
+	[ ${#cases[@]} -gt 0 ] || cases=(virtio-blk nvme ahci fio serve serve-nodev nodisk badmode)
 	[ -f "$VMLINUX" ] || die "$VMLINUX missing: run 'make setup'"
 	[ -f "$INITRD" ] || die "$INITRD missing: run 'make image'"
 	command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (package qemu-system-x86)"
 	WORK=$(mktemp -d /tmp/ddvm-boot-smoke.XXXXXX)
+	HUB_PID=
+	trap '[ -z "$HUB_PID" ] || kill "$HUB_PID" 2>/dev/null' EXIT
 	echo "boot-smoke: accel $ACCEL, logs in $WORK"
 	for c in "${cases[@]}"; do
 		case $c in
 		virtio-blk|nvme|ahci) case_ctrl "$c" ;;
 		fio|serve|nodisk|badmode) "case_$c" ;;
-		*) die "unknown case '$c' (virtio-blk nvme ahci fio serve nodisk badmode)" ;;
+		serve-nodev) case_serve_nodev ;;
+		*) die "unknown case '$c' (virtio-blk nvme ahci fio serve serve-nodev nodisk badmode)" ;;
 		esac
 	done
 	rm -f "$WORK"/*.img

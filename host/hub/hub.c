@@ -37,6 +37,7 @@ struct hub_peer {
 	struct hub_peer *next;		/* channel's list, sorted by id */
 	int sock;
 	unsigned int id;
+	uint64_t joined;		/* channel event count when it joined */
 	bool dead;			/* to be dropped by channel_reap() */
 	char why[128];			/* why it is dead, for the log */
 	int eventfds[];			/* hub->vectors of them; the peer's doorbells */
@@ -53,6 +54,10 @@ struct hub_channel {
 	uint64_t size;
 	struct hub_peer *peers;
 	unsigned int nr_peers;
+	uint64_t events;		/* joins and departures so far */
+	uint64_t *left_at;		/* per id: event count when its last holder left, 0 never */
+	unsigned int nr_left_at;
+	unsigned int id_hint;		/* no id below it can be handed out */
 };
 
 struct ddvm_hub {
@@ -142,6 +147,7 @@ static void peer_free(struct ddvm_hub *hub, struct hub_peer *p)
 static void channel_reap(struct hub_channel *ch)
 {
 	struct hub_peer **pp, *p, *o;
+	bool oldest;
 
 	for (;;) {
 		for (pp = &ch->peers; *pp && !(*pp)->dead; pp = &(*pp)->next)
@@ -153,6 +159,20 @@ static void channel_reap(struct hub_channel *ch)
 		ch->nr_peers--;
 		ddvm_hub_log("channel %s: peer %u disconnected: %s (%u peers left)",
 			     ch->name, p->id, p->why, ch->nr_peers);
+		ch->events++;
+		if (p->id < ch->nr_left_at)
+			ch->left_at[p->id] = ch->events;
+		/*
+		 * Everyone still here sees p->id leave, so it stays unusable.
+		 * If p was the oldest, ids only it had seen leave become usable
+		 * again: channel_free_id() must scan from 0 once more.
+		 */
+		oldest = true;
+		for (o = ch->peers; o; o = o->next)
+			if (o->joined < p->joined)
+				oldest = false;
+		if (oldest)
+			ch->id_hint = 0;
 		for (o = ch->peers; o; o = o->next)
 			peer_send(o, p->id, -1);
 		peer_free(ch->hub, p);
@@ -203,16 +223,57 @@ static void channel_reap_hung(struct hub_channel *ch)
 	channel_reap(ch);
 }
 
-/* The smallest id no peer of @ch has; the list is sorted by id. */
-static unsigned int channel_free_id(struct hub_channel *ch, struct hub_peer ***link)
+/*
+ * The smallest id that no peer of @ch has and that no connected peer has
+ * seen leave.  The second rule is QEMU's: its ivshmem device (7.2) frees a
+ * departed peer's eventfd array in close_peer_eventfds() but keeps the
+ * dangling pointer (resize_peers() only allocates for new ids), and writes
+ * through it when that id connects again -- a use-after-free that crashed
+ * QEMU here with "double free or corruption".  An id is safe once every
+ * connected peer joined after its last holder left.  The price: while one
+ * peer stays, every departure uses up an id, and after 65535 of them new
+ * peers are refused until it goes.  The list is sorted by id; the scan
+ * starts at ch->id_hint, which keeps that churn from costing 65535 steps per
+ * join.
+ *
+ * Return: 0 with *@out and *@link (where to insert) set; -ENOSPC if no id
+ * is safe; -ENOMEM.
+ */
+static int channel_free_id(struct hub_channel *ch, struct hub_peer ***link, unsigned int *out)
 {
-	struct hub_peer **pp;
-	unsigned int id = 0;
+	uint64_t oldest = UINT64_MAX, *grown;
+	struct hub_peer **pp = &ch->peers, *p;
+	unsigned int id, n;
 
-	for (pp = &ch->peers; *pp && (*pp)->id == id; pp = &(*pp)->next)
-		id++;
+	for (p = ch->peers; p; p = p->next)
+		if (p->joined < oldest)
+			oldest = p->joined;
+	for (id = ch->id_hint; id <= DDVM_IVSHMEM_MAX_ID; id++) {
+		while (*pp && (*pp)->id < id)
+			pp = &(*pp)->next;
+		if (*pp && (*pp)->id == id)
+			continue;			/* in use */
+		if (id < ch->nr_left_at && ch->left_at[id] && ch->left_at[id] >= oldest)
+			continue;			/* a connected peer saw it leave */
+		break;
+	}
+	if (id > DDVM_IVSHMEM_MAX_ID)
+		return -ENOSPC;
+	/* grown here, not on departure, so that recording one never fails */
+	if (id >= ch->nr_left_at) {
+		n = ch->nr_left_at ? ch->nr_left_at * 2 : 16;
+		while (n <= id)
+			n *= 2;
+		grown = realloc(ch->left_at, n * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		memset(grown + ch->nr_left_at, 0, (n - ch->nr_left_at) * sizeof(*grown));
+		ch->left_at = grown;
+		ch->nr_left_at = n;
+	}
 	*link = pp;
-	return id;
+	*out = id;
+	return 0;
 }
 
 static struct hub_peer *peer_new(struct hub_channel *ch, int sock, unsigned int id)
@@ -251,11 +312,13 @@ out_free:
 	return NULL;
 }
 
-/* Refuse a peer in a way QEMU reports cleanly (see DDVM_IVSHMEM_REFUSE_FULL). */
-static void channel_refuse(struct hub_channel *ch, int sock)
+/*
+ * Refuse a peer in a way QEMU reports cleanly (see DDVM_IVSHMEM_REFUSE_FULL).
+ * @why ends the log line "channel NAME: WHY, refusing a new peer".
+ */
+static void channel_refuse(struct hub_channel *ch, int sock, const char *why)
 {
-	ddvm_hub_log("channel %s: full (%u peers), refusing a new peer",
-		     ch->name, ch->nr_peers);
+	ddvm_hub_log("channel %s: %s, refusing a new peer", ch->name, why);
 	ddvm_ivshmem_send(sock, DDVM_IVSHMEM_REFUSE_FULL, -1);
 	close(sock);
 }
@@ -267,7 +330,8 @@ static void channel_accept(struct hub_channel *ch)
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
 	struct hub_peer *p, *o, **link;
 	unsigned int v, id;
-	int sock;
+	char why[64];
+	int sock, ret;
 
 	sock = accept4(ch->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (sock < 0) {
@@ -287,10 +351,25 @@ static void channel_accept(struct hub_channel *ch)
 	if (ch->nr_peers >= hub->max_peers)
 		channel_reap_hung(ch);
 	if (ch->nr_peers >= hub->max_peers) {
-		channel_refuse(ch, sock);
+		snprintf(why, sizeof(why), "full (%u peers)", ch->nr_peers);
+		channel_refuse(ch, sock, why);
 		return;
 	}
-	id = channel_free_id(ch, &link);
+	ret = channel_free_id(ch, &link, &id);
+	if (ret == -ENOSPC) {
+		/* the peer that saw those ids leave may itself be gone already */
+		channel_reap_hung(ch);
+		ret = channel_free_id(ch, &link, &id);
+	}
+	if (ret == -ENOSPC) {
+		/* every id is taken or was seen leaving by a connected peer */
+		channel_refuse(ch, sock, "no peer id left that the connected peers can take");
+		return;
+	}
+	if (ret) {
+		channel_refuse(ch, sock, "out of memory");
+		return;
+	}
 	p = peer_new(ch, sock, id);
 	if (!p) {
 		close(sock);
@@ -320,6 +399,9 @@ static void channel_accept(struct hub_channel *ch)
 	p->next = *link;
 	*link = p;
 	ch->nr_peers++;
+	p->joined = ++ch->events;
+	/* the ids below were taken or seen leaving; only a departure changes that */
+	ch->id_hint = id + 1;
 	ddvm_hub_log("channel %s: peer %u connected (%u of %u peers)", ch->name, id,
 		     ch->nr_peers, hub->max_peers);
 
@@ -555,6 +637,7 @@ void ddvm_hub_destroy(struct ddvm_hub *hub)
 			unlink(ch->path);
 		if (ch->shm_fd >= 0)
 			close(ch->shm_fd);
+		free(ch->left_at);
 	}
 	if (hub->epfd >= 0)
 		close(hub->epfd);

@@ -214,14 +214,25 @@ static void test_exact_message_sequence(void **state)
 	assert_true(fd_readable(own1[0], 1000));
 	assert_false(fd_readable(own1[1], 0));
 
-	/* a departure is the bare id; the freed id is reused */
+	/*
+	 * A departure is the bare id.  r1 saw 1 leave, so 1 is not reused
+	 * (QEMU would write through its freed doorbells): the newcomer is 2.
+	 */
 	close(r2);
 	expect_msg(r1, 1, false);
 	r3 = raw_connect("q");
 	expect_msg(r3, 0, false);
-	expect_msg(r3, 1, false);
+	expect_msg(r3, 2, false);
 	fd = expect_msg(r3, -1, true);
 	close(fd);
+	for (v = 0; v < 2; v++)
+		close(expect_msg(r3, 0, true));
+	for (v = 0; v < 2; v++)
+		close(expect_msg(r3, 2, true));
+	for (v = 0; v < 2; v++)
+		close(expect_msg(r1, 2, true));
+	assert_false(fd_readable(r1, 100));
+	assert_false(fd_readable(r3, 0));
 
 	close(r1);
 	close(r3);
@@ -295,41 +306,143 @@ static void test_third_peer_refused(void **state)
 	assert_int_equal(ddvm_peer_notify(a, 1, 0), 0);
 	assert_true(rang(b, 0, 1000));
 
+	/* a slot is free again once b left; a saw 1 leave, so c is 2 */
 	ddvm_peer_close(b);
 	assert_true(wait_has(a, 1, false, 2000));
 	c = connect_to("c");
-	assert_int_equal(ddvm_peer_id(c), 1);
+	assert_int_equal(ddvm_peer_id(c), 2);
+	assert_true(wait_has(a, 2, true, 2000));
+	assert_int_equal(ddvm_peer_notify(a, 2, 0), 0);
+	assert_true(rang(c, 0, 1000));
 	ddvm_peer_close(c);
 	ddvm_peer_close(a);
 }
 
-static void test_id_reuse(void **state)
+/*
+ * A new peer gets the smallest id that is free and that no connected peer
+ * saw leave: QEMU's ivshmem device keeps a dangling pointer to a departed
+ * peer's doorbells and writes through it if that id joins again.
+ */
+static void test_id_rule(void **state)
 {
 	static const char *const opts[] = { "--max-peers", "5", NULL };
-	struct ddvm_peer *p[5];
+	struct ddvm_peer *a, *b, *c, *d, *e;
 
 	start_hub(opts, ch_c);
-	p[0] = connect_to("c");
-	p[1] = connect_to("c");
-	p[2] = connect_to("c");
-	assert_int_equal(ddvm_peer_id(p[2]), 2);
-	ddvm_peer_close(p[1]);
-	ddvm_peer_close(p[0]);
-	assert_true(wait_has(p[2], 1, false, 2000));
-	assert_true(wait_has(p[2], 0, false, 2000));
-	/* smallest free first: 0, then 1, then past the live 2 */
-	p[0] = connect_to("c");
-	assert_int_equal(ddvm_peer_id(p[0]), 0);
-	p[1] = connect_to("c");
-	assert_int_equal(ddvm_peer_id(p[1]), 1);
-	p[3] = connect_to("c");
-	assert_int_equal(ddvm_peer_id(p[3]), 3);
-	/* the reused ids are wired to the new peers' doorbells */
-	assert_true(wait_has(p[2], 1, true, 2000));
-	assert_int_equal(ddvm_peer_notify(p[2], 1, 0), 0);
-	assert_true(rang(p[1], 0, 1000));
-	for (int i = 0; i < 4; i++)
-		ddvm_peer_close(p[i]);
+	a = connect_to("c");
+	b = connect_to("c");
+	assert_int_equal(ddvm_peer_id(a), 0);
+	assert_int_equal(ddvm_peer_id(b), 1);
+	/* once a saw 1 come and go, the next peer gets 2, not 1 */
+	assert_true(wait_has(a, 1, true, 2000));
+	ddvm_peer_close(b);
+	assert_true(wait_has(a, 1, false, 2000));
+	c = connect_to("c");
+	assert_int_equal(ddvm_peer_id(c), 2);
+	assert_true(wait_has(a, 2, true, 2000));
+	assert_int_equal(ddvm_peer_notify(a, 2, 0), 0);
+	assert_true(rang(c, 0, 1000));
+	assert_int_equal(ddvm_peer_notify(c, 0, 0), 0);
+	assert_true(rang(a, 0, 1000));
+
+	/*
+	 * Only c is left.  It joined after 1 left, so 1 is reused; it saw 0
+	 * leave, so 0 is not, and the one after is past the live 2.
+	 */
+	ddvm_peer_close(a);
+	assert_true(wait_has(c, 0, false, 2000));
+	d = connect_to("c");
+	assert_int_equal(ddvm_peer_id(d), 1);
+	e = connect_to("c");
+	assert_int_equal(ddvm_peer_id(e), 3);
+	/* the reused id is wired to the new peer's doorbells */
+	assert_true(wait_has(c, 1, true, 2000));
+	assert_int_equal(ddvm_peer_notify(c, 1, 0), 0);
+	assert_true(rang(d, 0, 1000));
+	assert_false(rang(e, 0, 0));
+	assert_int_equal(ddvm_peer_notify(e, 1, 0), 0);
+	assert_true(rang(d, 0, 1000));
+	assert_false(ddvm_peer_has(e, 0));
+
+	/* an empty channel has no one who saw anything: ids start at 0 again */
+	ddvm_peer_close(c);
+	ddvm_peer_close(d);
+	ddvm_peer_close(e);
+	assert_true(hub_spawn_log_wait(&hub, "(0 peers left)", 2000));
+	a = connect_to("c");
+	assert_int_equal(ddvm_peer_id(a), 0);
+	b = connect_to("c");
+	assert_int_equal(ddvm_peer_id(b), 1);
+	assert_true(wait_has(a, 1, true, 2000));
+	assert_int_equal(ddvm_peer_notify(a, 1, 0), 0);
+	assert_true(rang(b, 0, 1000));
+	ddvm_peer_close(b);
+	ddvm_peer_close(a);
+}
+
+/* Whether the last 64K of the hub's log (which can be long) contain @needle. */
+static bool log_tail_has(const char *needle)
+{
+	static char buf[64 << 10];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fd = open(hub.log, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	n = pread(fd, buf, sizeof(buf) - 1,
+		  st.st_size > (off_t)sizeof(buf) - 1 ? st.st_size - (off_t)sizeof(buf) + 1 : 0);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+/*
+ * While one peer stays, every departure uses up an id for good.  Once all
+ * 65536 are, newcomers are refused -- cleanly, as for a full channel --
+ * until that peer goes.  Raw sockets, as 65535 joins must be quick.
+ */
+static void test_ids_run_out(void **state)
+{
+	int r, x, id;
+
+	start_hub(NULL, ch_c);
+	r = raw_connect("c");
+	expect_msg(r, 0, false);
+	expect_msg(r, 0, false);
+	close(expect_msg(r, -1, true));
+	close(expect_msg(r, 0, true));
+	for (id = 1; id <= DDVM_IVSHMEM_MAX_ID; id++) {
+		x = raw_connect("c");
+		expect_msg(x, 0, false);
+		expect_msg(x, id, false);
+		close(expect_msg(x, -1, true));
+		close(expect_msg(x, 0, true));
+		close(expect_msg(x, id, true));
+		close(x);
+		close(expect_msg(r, id, true));
+		expect_msg(r, id, false);	/* r saw it leave: never handed out again */
+	}
+
+	x = raw_connect("c");
+	expect_msg(x, DDVM_IVSHMEM_REFUSE_FULL, false);
+	close(x);
+	assert_true(log_tail_has("channel c: no peer id left that the connected peers can take"));
+	/* the refusal changed nothing for r */
+	assert_false(fd_readable(r, 100));
+
+	/* with r gone nobody saw anything: 0 again */
+	close(r);
+	x = raw_connect("c");
+	expect_msg(x, 0, false);
+	expect_msg(x, 0, false);
+	close(expect_msg(x, -1, true));
+	close(expect_msg(x, 0, true));
+	close(x);
 }
 
 /*
@@ -356,15 +469,17 @@ static void test_restart_race(void **state)
 	ddvm_peer_close(b);		/* only now does the old one hang up */
 	assert_int_equal(kill(hub.pid, SIGCONT), 0);
 
+	/* accepted into the slot of the dead one, under a new id: a saw 1 leave */
 	assert_int_equal(ddvm_peer_attach(s, hub_spawn_sock(&hub, "c", path, sizeof(path)), 1,
 					  &c, &err), 0);
-	assert_int_equal(ddvm_peer_id(c), 1);
+	assert_int_equal(ddvm_peer_id(c), 2);
 	assert_true(hub_spawn_log_has(&hub, "peer 1 disconnected: hung up (found while accepting"));
+	assert_false(hub_spawn_log_has(&hub, "refusing"));
 
-	/* a saw 1 leave and 1 come back, and reaches the new one */
-	assert_true(wait_has(a, 1, false, 2000) || ddvm_peer_has(a, 1));
-	assert_true(wait_has(a, 1, true, 2000));
-	assert_int_equal(ddvm_peer_notify(a, 1, 0), 0);
+	/* a saw 1 leave and 2 come, and reaches the new one */
+	assert_true(wait_has(a, 1, false, 2000));
+	assert_true(wait_has(a, 2, true, 2000));
+	assert_int_equal(ddvm_peer_notify(a, 2, 0), 0);
 	assert_true(rang(c, 0, 1000));
 	assert_int_equal(ddvm_peer_notify(c, 0, 0), 0);
 	assert_true(rang(a, 0, 1000));
@@ -381,12 +496,17 @@ static void test_restart_race_loop(void **state)
 	start_hub(NULL, ch_c);
 	a = connect_to("c");
 	b = connect_to("c");
+	/* never refused, and never an id a saw leave: 2, 3, ... */
 	for (i = 0; i < 50; i++) {
 		ddvm_peer_close(b);
 		b = connect_to("c");
-		assert_int_equal(ddvm_peer_id(b), 1);
+		assert_int_equal(ddvm_peer_id(b), i + 2);
 	}
-	assert_true(hub_spawn_log_has(&hub, "channel c: peer 1 connected"));
+	assert_true(hub_spawn_log_has(&hub, "channel c: peer 51 connected"));
+	assert_false(hub_spawn_log_has(&hub, "refusing"));
+	assert_true(wait_has(a, 51, true, 2000));
+	assert_int_equal(ddvm_peer_notify(a, 51, 0), 0);
+	assert_true(rang(b, 0, 1000));
 	ddvm_peer_close(b);
 	ddvm_peer_close(a);
 }
@@ -519,18 +639,23 @@ static void test_stuck_peer_dropped(void **state)
 	start_hub(opts, ch_c);
 	r = raw_connect("c");		/* peer 0, never reads */
 	a = connect_to("c");		/* peer 1 */
-	/* every join and leave is two more messages for r, until its socket is full */
+	/*
+	 * Every join and leave is two more messages for r, until its socket is
+	 * full.  a sees every x leave, so each x gets a new id.
+	 */
 	for (i = 0; !hub_spawn_log_has(&hub, "peer 0 disconnected: send failed"); i++) {
 		if (time(NULL) > end)
 			fail_msg("hub still has the stuck peer after %d joins", i);
 		x = connect_to("c");
+		assert_int_equal(ddvm_peer_id(x), i + 2);
 		ddvm_peer_close(x);
 	}
 	assert_true(hub_spawn_log_has(&hub, "peer did not read for 1 s"));
-	/* the hub still serves, and told the others */
+	/* the hub still serves, and told the others; a saw 0 leave too */
 	assert_true(wait_has(a, 0, false, 3000));
 	x = connect_to("c");
-	assert_int_equal(ddvm_peer_id(x), 0);
+	assert_int_equal(ddvm_peer_id(x), i + 2);
+	assert_false(ddvm_peer_has(x, 0));
 	assert_int_equal(ddvm_peer_notify(x, 1, 0), 0);
 	assert_true(rang(a, 0, 1000));
 	ddvm_peer_close(x);
@@ -703,7 +828,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_multiple_vectors, teardown_hub),
 		cmocka_unit_test_teardown(test_too_few_vectors, teardown_hub),
 		cmocka_unit_test_teardown(test_third_peer_refused, teardown_hub),
-		cmocka_unit_test_teardown(test_id_reuse, teardown_hub),
+		cmocka_unit_test_teardown(test_id_rule, teardown_hub),
+		cmocka_unit_test_teardown(test_ids_run_out, teardown_hub),
 		cmocka_unit_test_teardown(test_restart_race, teardown_hub),
 		cmocka_unit_test_teardown(test_restart_race_loop, teardown_hub),
 		cmocka_unit_test_teardown(test_channels_isolated, teardown_hub),

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The hub with real QEMU: an ivshmem-doorbell device joins a channel as a
- * peer, sees no error, leaves cleanly, is refused cleanly, and restarts.
- * QEMU runs with -S (the guest never runs), so this is fast even on TCG.
+ * peer, sees no error, leaves cleanly, is refused cleanly, restarts, and
+ * survives host peers coming and going.  QEMU runs with -S (the guest never
+ * runs), so this is fast even on TCG.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -215,36 +216,58 @@ static int qmp_connect(struct qemu *q)
 	return s;
 }
 
-/* Read one line ("\n"-terminated JSON object) into @buf. */
-static void qmp_line(int s, char *buf, size_t len)
+/* Read one line ("\n"-terminated JSON object) into @buf; false if QMP ended. */
+static bool qmp_line_try(int s, char *buf, size_t len)
 {
 	size_t n = 0;
 
 	while (n < len - 1) {
 		ssize_t r = read(s, buf + n, 1);
 
-		if (r <= 0)
-			fail_msg("QMP connection ended (%s) after: %.*s", r ? strerror(errno) : "EOF",
-				 (int)n, buf);
+		if (r <= 0) {
+			snprintf(buf, len, "QMP connection ended (%s)", r ? strerror(errno) : "EOF");
+			return false;
+		}
 		if (buf[n++] == '\n')
 			break;
 	}
 	buf[n] = '\0';
+	return true;
 }
 
-/* Send @cmd and return its answer (events are skipped); it must not be an error. */
-static const char *qmp(int s, const char *cmd)
+static void qmp_line(int s, char *buf, size_t len)
+{
+	if (!qmp_line_try(s, buf, len))
+		fail_msg("%s", buf);
+}
+
+/*
+ * Send @cmd and return its answer (events are skipped), or NULL if QEMU is
+ * gone; it must not be an error.
+ */
+static const char *qmp_try(int s, const char *cmd)
 {
 	static char buf[1 << 16];
 
-	assert_int_equal(write(s, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
+	if (write(s, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
+		return NULL;
 	for (;;) {
-		qmp_line(s, buf, sizeof(buf));
+		if (!qmp_line_try(s, buf, sizeof(buf)))
+			return NULL;
 		if (strstr(buf, "\"error\""))
 			fail_msg("QMP %s failed: %s", cmd, buf);
 		if (strstr(buf, "\"return\""))
 			return buf;
 	}
+}
+
+static const char *qmp(int s, const char *cmd)
+{
+	const char *r = qmp_try(s, cmd);
+
+	if (!r)
+		fail_msg("QMP %s: QEMU closed the connection without an answer", cmd);
+	return r;
 }
 
 static const char *const ch_c[] = { "c=1M", NULL };
@@ -326,11 +349,15 @@ static void test_qemu_refused_when_full(void **state)
 	ddvm_peer_close(b);
 }
 
-/* A DD/OS killed and restarted at once gets its slot and id back. */
+/*
+ * A DD/OS killed and restarted at once gets its slot back, under a new id:
+ * a saw the old one leave.
+ */
 static void test_qemu_restart(void **state)
 {
 	struct ddvm_peer *a;
 	struct qemu q1 = { 0 }, q2 = { 0 };
+	char line[64];
 	int i;
 
 	require_qemu();
@@ -347,17 +374,109 @@ static void test_qemu_restart(void **state)
 		kill(old->pid, SIGKILL);
 		qemu_wait(old, 5000);
 		qemu_start(new, "c", i % 2 ? "r1" : "r2");
-		/* it left and came back as peer 1 */
-		if (!wait_log_count("channel c: peer 1 connected", i + 2, 15000)) {
+		/* peer i + 1 left and it came back as peer i + 2 */
+		snprintf(line, sizeof(line), "channel c: peer %d connected", i + 2);
+		if (!wait_log_count(line, 1, 15000)) {
 			qemu_kill(new);
 			fail_msg("restarted QEMU never joined; QEMU: %s", qemu_log(new));
 		}
-		assert_true(wait_has(a, 1, true, 5000));
+		assert_true(wait_has(a, i + 2, true, 5000));
+		assert_false(ddvm_peer_has(a, i + 1));
+		assert_int_equal(ddvm_peer_notify(a, i + 2, 0), 0);
 	}
 	qemu_kill(&q1);
 	qemu_kill(&q2);
 	assert_false(hub_spawn_log_has(&hub, "refusing"));
 	ddvm_peer_close(a);
+}
+
+/* What became of QEMU, for a failure message. */
+static const char *qemu_fate(struct qemu *q)
+{
+	static char buf[64];
+	int st = qemu_wait(q, 2000);
+
+	if (st < 0)
+		return "stopped answering QMP";
+	if (WIFSIGNALED(st))
+		snprintf(buf, sizeof(buf), "was killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(buf, sizeof(buf), "exited with status %d", WEXITSTATUS(st));
+	return buf;
+}
+
+static struct qemu churn_q;
+
+static int teardown_churn(void **state)
+{
+	qemu_kill(&churn_q);
+	return teardown_hub(state);
+}
+
+#define CHURN_PEERS	20
+
+/*
+ * QEMU 7.2's ivshmem device frees a departed peer's doorbell array in
+ * close_peer_eventfds() but keeps the pointer (resize_peers() only
+ * allocates for new ids), and writes through it when that id joins again.
+ * A hub handing out the smallest free id crashed it with "double free or
+ * corruption (fasttop)" after a host peer or two had come and gone.  QEMU
+ * joins first, as a DD/OS does; host peers then join and leave one by one.
+ */
+static void test_qemu_survives_peer_churn(void **state)
+{
+	struct qemu *q = &churn_q;
+	char greeting[4096];
+	const char *r;
+	int s, i, st;
+
+	require_qemu();
+	memset(q, 0, sizeof(*q));
+	start_hub(NULL, ch_c);
+	qemu_start(q, "c", "churn");
+	if (!hub_spawn_log_wait(&hub, "channel c: peer 0 connected", 15000))
+		fail_msg("QEMU never joined the channel; QEMU: %s", qemu_log(q));
+	s = qmp_connect(q);
+	qmp_line(s, greeting, sizeof(greeting));
+	qmp(s, "{\"execute\":\"qmp_capabilities\"}\n");
+
+	for (i = 0; i <= CHURN_PEERS; i++) {
+		struct ddvm_peer *p;
+
+		/*
+		 * QMP is served by the loop that reads the hub's messages, so an
+		 * answer also means QEMU has got on with them.
+		 */
+		r = qmp_try(s, "{\"execute\":\"query-status\"}\n");
+		if (!r || !strstr(r, "\"prelaunch\""))
+			fail_msg("QEMU %s after %d host peers came and went; its output: %s",
+				 r ? r : qemu_fate(q), i, qemu_log(q));
+		if (i == CHURN_PEERS)
+			break;
+		p = connect_to("c");
+		/* the hub told us QEMU's doorbell, and told QEMU ours */
+		assert_true(ddvm_peer_has(p, 0));
+		assert_int_equal(ddvm_peer_notify(p, 0, 0), 0);
+		ddvm_peer_close(p);
+		/* the hub has told QEMU it left before the next one joins */
+		if (!wait_log_count("disconnected: hung up", i + 1, 5000))
+			fail_msg("the hub did not see host peer %d leave", i + 1);
+		usleep(20 * 1000);
+	}
+
+	qmp(s, "{\"execute\":\"quit\"}\n");
+	close(s);
+	st = qemu_wait(q, 10000);
+	if (st < 0)
+		fail_msg("QEMU did not quit; output: %s", qemu_log(q));
+	if (strstr(qemu_log(q), "double free") || strstr(qemu_log(q), "corruption"))
+		fail_msg("QEMU's heap was corrupted: %s", qemu_log(q));
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		fail_msg("QEMU quit with status %#x; output: %s", st, qemu_log(q));
+	/* and said nothing, such as "Too many eventfd received" */
+	if (qemu_log(q)[0])
+		fail_msg("QEMU printed: %s", qemu_log(q));
+	assert_false(hub_spawn_log_has(&hub, "refusing"));
 }
 
 int main(void)
@@ -366,6 +485,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_qemu_joins_as_peer, teardown_hub),
 		cmocka_unit_test_teardown(test_qemu_refused_when_full, teardown_hub),
 		cmocka_unit_test_teardown(test_qemu_restart, teardown_hub),
+		cmocka_unit_test_teardown(test_qemu_survives_peer_churn, teardown_churn),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

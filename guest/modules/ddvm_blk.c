@@ -17,6 +17,7 @@
 
 #define DDVM_BLK_MAX_INFLIGHT	128
 #define DDVM_BLK_MAX_TRANSFER	(1u << 20)
+#define DDVM_BLK_BATCH		32	/* requests taken from the ring at once */
 
 static unsigned int io_timeout_ms = 40000;
 module_param(io_timeout_ms, uint, 0644);
@@ -53,6 +54,7 @@ struct ddvm_blk {
 	u32 inflight;
 	bool starved;			/* process() stopped for want of an io slot */
 	wait_queue_head_t drained;
+	struct ddvm_blk_req batch[DDVM_BLK_BATCH];	/* process() only */
 	struct ddvm_blk_io ios[DDVM_BLK_MAX_INFLIGHT];
 };
 
@@ -215,14 +217,14 @@ static void ddvm_blk_submit(struct ddvm_blk *blk, struct ddvm_blk_io *io,
 static int ddvm_blk_process(struct ddvm_chan *chan)
 {
 	struct ddvm_blk *blk = chan->backend;
-	struct ddvm_blk_req r;
+	struct ddvm_blk_io *batch_io[DDVM_BLK_BATCH];
 	struct blk_plug plug;
-	struct ddvm_blk_io *io = NULL;
-	int avail, err = 0;
+	int avail, err = 0, n, i;
+	bool starved = false;
 	u32 old;
 
 	blk_start_plug(&plug);
-	for (;;) {
+	while (!starved) {
 		avail = ddvm_ring_avail(&blk->req);
 		if (!avail)
 			avail = ddvm_ring_arm(&blk->req);	/* sleep, unless more came */
@@ -231,18 +233,24 @@ static int ddvm_blk_process(struct ddvm_chan *chan)
 				err = DDVM_ERR_RING;
 			break;
 		}
+		/*
+		 * Copy a batch out and hand its slots back before submitting:
+		 * a completion must never be visible before the consumer
+		 * index covers its request (the ABI's "never full" rule).
+		 */
 		old = blk->req.local;
-		while (avail-- > 0) {
-			io = ddvm_blk_get_io(blk);
-			if (!io)
-				break;	/* a completion will kick us */
-			ddvm_ring_take(&blk->req, &r);
-			ddvm_blk_submit(blk, io, &r);
+		for (n = 0; n < avail && n < DDVM_BLK_BATCH; n++) {
+			batch_io[n] = ddvm_blk_get_io(blk);
+			if (!batch_io[n]) {
+				starved = true;	/* a completion will kick us */
+				break;
+			}
+			ddvm_ring_take(&blk->req, &blk->batch[n]);
 		}
-		if (ddvm_ring_consumed(&blk->req, old))
+		if (blk->req.local != old && ddvm_ring_consumed(&blk->req, old))
 			ddvm_chan_notify(chan);
-		if (!io)
-			break;
+		for (i = 0; i < n; i++)
+			ddvm_blk_submit(blk, batch_io[i], &blk->batch[i]);
 	}
 	blk_finish_plug(&plug);
 	return err;

@@ -88,13 +88,39 @@ static const struct ddvm_export *ddvm_find_export(struct pci_dev *pdev)
 	return NULL;
 }
 
+static bool ddvm_bound[DDVM_MAX_EXPORTS];
+
 static int ddvm_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	const struct ddvm_export *exp = ddvm_find_export(pdev);
+	int ret;
 
 	if (!exp)
 		return -ENODEV;		/* not ours: let another driver have it */
-	return ddvm_chan_probe(pdev, exp);
+	ret = ddvm_chan_probe(pdev, exp);
+	if (!ret)
+		ddvm_bound[exp - ddvm_exports] = true;
+	return ret;
+}
+
+/*
+ * Every export must be served once the driver is registered (probing of
+ * present devices is synchronous): a DD/OS that loads but serves nothing
+ * would report ready and then leave its client waiting.
+ */
+static int ddvm_check_bound(void)
+{
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < ddvm_nr_exports; i++) {
+		if (ddvm_bound[i])
+			continue;
+		pr_err("ddvm: export %s=%s is not served (no such ivshmem device, or its probe failed)\n",
+		       ddvm_exports[i].pci_name, ddvm_exports[i].target);
+		ret = -ENODEV;
+	}
+	return ret;
 }
 
 static const struct pci_device_id ddvm_pci_ids[] = {
@@ -122,7 +148,16 @@ static int __init ddvm_init(void)
 		return ret;
 	ret = pci_register_driver(&ddvm_pci_driver);
 	if (ret)
-		ddvm_chan_exit();
+		goto out_chan;
+	ret = ddvm_check_bound();
+	if (ret)
+		goto out_unregister;
+	return 0;
+
+out_unregister:
+	pci_unregister_driver(&ddvm_pci_driver);
+out_chan:
+	ddvm_chan_exit();
 	return ret;
 }
 

@@ -14,6 +14,7 @@
 struct ddvm_blk_slot {
 	struct ddvm_blk_io *io;		/* NULL when free */
 	uint32_t seq;			/* bumped per submission: stale completions miss */
+	bool posted;			/* on the ring of the current generation */
 };
 
 struct ddvm_blk {
@@ -27,6 +28,7 @@ struct ddvm_blk {
 	struct ddvm_blk_slot *slots;
 	uint32_t *free;			/* stack of free slot numbers */
 	uint32_t nr_free;
+	uint32_t nr_unposted;		/* slots holding a request not on the ring yet */
 	struct ddvm_blk_stats stats;
 };
 
@@ -133,6 +135,7 @@ static int ddvm_blk_post(struct ddvm_blk *blk, uint32_t slot)
 	if (free_slots == 0)	/* we never have more in flight than entries */
 		return -EPROTO;
 	s->seq++;
+	s->posted = true;
 	if (io->op == DDVM_BLK_WRITE)
 		memcpy(ddvm_blk_slot_data(blk, slot), io->buf, io->len);
 	memset(&r, 0, sizeof(r));
@@ -151,10 +154,31 @@ static int ddvm_blk_post(struct ddvm_blk *blk, uint32_t slot)
 	return 0;
 }
 
-int ddvm_blk_submit(struct ddvm_blk *blk, struct ddvm_blk_io *io)
+/*
+ * Put every slot that holds a request not yet on the ring there.  A request
+ * stays unposted while the server is away or its ring has no room (only a
+ * server that breaks the ABI's "never full" rule does that); it is never
+ * dropped.  Return: 0, or -EPROTO if the ring refuses for now.
+ */
+static int ddvm_blk_post_pending(struct ddvm_blk *blk)
 {
 	uint32_t slot;
 	int ret;
+
+	for (slot = 0; slot < blk->depth && blk->nr_unposted; slot++) {
+		if (!blk->slots[slot].io || blk->slots[slot].posted)
+			continue;
+		ret = ddvm_blk_post(blk, slot);
+		if (ret)
+			return ret;
+		blk->nr_unposted--;
+	}
+	return 0;
+}
+
+int ddvm_blk_submit(struct ddvm_blk *blk, struct ddvm_blk_io *io)
+{
+	uint32_t slot;
 
 	if (io->op == DDVM_BLK_READ || io->op == DDVM_BLK_WRITE) {
 		if (!io->buf || !io->len || io->len > blk->max_io)
@@ -166,14 +190,15 @@ int ddvm_blk_submit(struct ddvm_blk *blk, struct ddvm_blk_io *io)
 		return -EAGAIN;
 	slot = blk->free[--blk->nr_free];
 	blk->slots[slot].io = io;
+	blk->slots[slot].posted = false;
+	blk->nr_unposted++;
 	io->slot = slot;
 	io->status = -EINPROGRESS;
 	blk->stats.submitted++;
 	/* while the server is away the request waits in its slot for the replay */
-	if (ddvm_chan_client_health(&blk->chan) != DDVM_CHAN_OK)
-		return 0;
-	ret = ddvm_blk_post(blk, slot);
-	return ret == -EPROTO ? 0 : ret;	/* a broken ring is repaired by the next generation */
+	if (ddvm_chan_client_health(&blk->chan) == DDVM_CHAN_OK)
+		ddvm_blk_post_pending(blk);
+	return 0;
 }
 
 /* Match a completion to its request; NULL for a stale or forged one. */
@@ -196,6 +221,7 @@ static void ddvm_blk_finish(struct ddvm_blk *blk, struct ddvm_blk_io *io, uint32
 	if (io->op == DDVM_BLK_READ && !io->status)
 		memcpy(io->buf, ddvm_blk_slot_data(blk, io->slot), io->len);
 	blk->slots[io->slot].io = NULL;
+	blk->slots[io->slot].posted = false;
 	blk->free[blk->nr_free++] = io->slot;
 	blk->stats.completed++;
 }
@@ -249,14 +275,15 @@ static int ddvm_blk_replay(struct ddvm_blk *blk, struct ddvm_blk_io **done, int 
 	if (ret)
 		return ret;
 	blk->stats.generations = blk->chan.generations_seen;
+	blk->nr_unposted = 0;
 	for (slot = 0; slot < blk->depth; slot++) {
 		if (!blk->slots[slot].io)
 			continue;
-		ret = ddvm_blk_post(blk, slot);
-		if (ret)
-			return ret;
+		blk->slots[slot].posted = false;
+		blk->nr_unposted++;
 		blk->stats.replayed++;
 	}
+	ddvm_blk_post_pending(blk);	/* what does not fit now goes from reap */
 	return 0;
 }
 
@@ -264,11 +291,14 @@ int ddvm_blk_reap(struct ddvm_blk *blk, struct ddvm_blk_io **done, int max, int 
 {
 	struct ddvm_ring *cmp = &blk->chan.rings[DDVM_BLK_RING_CMP];
 	int64_t deadline = timeout_ms < 0 ? INT64_MAX : ddvm_now_ms() + timeout_ms;
-	int n = 0, ret, wait;
+	int64_t wait;
+	int n = 0, ret;
 
 	for (;;) {
 		switch (ddvm_chan_client_health(&blk->chan)) {
 		case DDVM_CHAN_OK:
+			if (blk->nr_unposted)
+				ddvm_blk_post_pending(blk);
 			ret = ddvm_blk_take(blk, done + n, max - n);
 			if (ret < 0)	/* a server that garbles its ring is waited out */
 				break;
@@ -288,16 +318,18 @@ int ddvm_blk_reap(struct ddvm_blk *blk, struct ddvm_blk_io **done, int max, int 
 		case DDVM_CHAN_ABSENT:
 			break;
 		}
-		wait = (int)(deadline - ddvm_now_ms());
+		wait = deadline - ddvm_now_ms();
 		if (wait <= 0)
 			return n;
+		if (wait > 1000)
+			wait = 1000;	/* deadline may be "forever"; poll takes an int */
 		/*
 		 * While the server is away no doorbell may come (it does not
 		 * know us yet), so look at its block every 20 ms.
 		 */
 		if (ddvm_chan_client_health(&blk->chan) != DDVM_CHAN_OK && wait > 20)
 			wait = 20;
-		ret = ddvm_chan_client_wait(&blk->chan, wait);
+		ret = ddvm_chan_client_wait(&blk->chan, (int)wait);
 		if (ret < 0)
 			return ret;
 	}

@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
 #endif

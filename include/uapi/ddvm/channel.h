@@ -100,6 +100,10 @@ enum ddvm_chan_error {
  * Notification suppression as in virtio's event index: the producer rings
  * only when prod passes cons_event, the consumer only when cons passes
  * prod_event (a producer that waits for room sets it).
+ *
+ * A server advances cons past a request before it posts that request's
+ * completion, so a client that keeps at most `entries` requests outstanding
+ * (submitted and not yet reaped) never finds the request ring full.
  */
 struct ddvm_ring_ctl {
 	__u32 prod;		/* producer: next entry it will fill */

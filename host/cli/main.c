@@ -13,6 +13,7 @@ static const struct ddvm_command commands[] = {
 	{ "up", cmd_up, "up [--foreground] [--run-dir DIR] [CONFIG]  start the hub and driver domains under a supervisor" },
 	{ "down", cmd_down, "down [--run-dir DIR]  stop the supervisor, its driver domains and the hub" },
 	{ "status", cmd_status, "status [--json] [--run-dir DIR]  show the supervisor's driver domains" },
+	{ "bench", cmd_bench, "bench blk [--controller C] [--runtime S] [--size N] [--json-only] [--no-plot] [--out DIR] [CONFIG]  native vs reuse block benchmark" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,825 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ddvm bench blk: native (fio in the DD/OS) and reuse (host client) side by side. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "bench_blk.h"
+#include "bench_cpu.h"
+#include "bench_fio.h"
+#include "blk_client.h"
+#include "pattern.h"
+#include "qemu_args.h"
+#include "rundir.h"
+#include "spawn.h"
+#include "state.h"
+#include "supervisor.h"
+#include "units.h"
+
+#define NATIVE_CONSOLE_LOG	"native-console.log"
+#define WORKLOAD_SLACK_S	120	/* per workload beyond ramp + runtime: fio start, JSON */
+#define POWEROFF_TIMEOUT_MS	15000
+#define STOP_TIMEOUT_MS		60000
+#define OPEN_TIMEOUT_MS		10000
+#define SCRATCH_SEED		0xbe7c4ull
+
+struct bench {
+	const struct ddvm_bench_blk_opts *o;
+	struct ddvm_bench_blk_report *rep;
+	const struct ddvm_domain_cfg *dom;
+	unsigned int step;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void say(struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(struct bench *b, const char *fmt, ...)
+{
+	struct ddvm_bench_progress p = { 0 };
+	char msg[768];
+	va_list ap;
+
+	if (!b->o->progress)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p.total = 2 * b->rep->nr;
+	p.msg = msg;
+	b->o->progress(b->o->ctx, &p);
+}
+
+static void report_step(struct bench *b, unsigned int step, const char *side, unsigned int i,
+			const struct ddvm_bench_result *res, const char *msg)
+{
+	struct ddvm_bench_progress p = {
+		.step = step, .total = 2 * b->rep->nr, .side = side, .w = &b->rep->w[i],
+		.res = res, .msg = msg,
+	};
+
+	if (b->o->progress)
+		b->o->progress(b->o->ctx, &p);
+}
+
+/* ------------------------------------------------------------------ config */
+
+int ddvm_bench_blk_config(struct ddvm_config *out, const struct ddvm_config *in,
+			  const char *domain, int controller, const char *image, uint64_t size,
+			  const char *run_dir, struct ddvm_err *err)
+{
+	const struct ddvm_domain_cfg *src = in->nr_domains ? &in->domains[0] : NULL;
+	struct ddvm_domain_cfg *d;
+
+	if (domain)
+		src = ddvm_config_find_domain(in, domain);
+	if (!src)
+		return ddvm_errf(err, -ENOENT, "%s has no domain %s", in->source,
+				 domain ? domain : "at all");
+	*out = *in;
+	out->nr_domains = 1;
+	out->domains[0] = *src;
+	d = &out->domains[0];
+	if (controller >= 0)
+		d->disk.controller = (enum ddvm_controller)controller;
+	if (snprintf(d->disk.image, sizeof(d->disk.image), "%s", image) >=
+	    (int)sizeof(d->disk.image) ||
+	    snprintf(out->run_dir, sizeof(out->run_dir), "%s", run_dir) >= (int)sizeof(out->run_dir))
+		return ddvm_errf(err, -ENAMETOOLONG, "scratch image or run directory path too long");
+	d->disk.size = size;
+	d->has_disk = true;
+	if (!d->nr_channels) {
+		snprintf(d->channels[0].name, sizeof(d->channels[0].name), "%s",
+			 DDVM_DEFAULT_CHANNEL);
+		d->channels[0].size = DDVM_DEFAULT_CHANNEL_SIZE;
+	}
+	d->nr_channels = 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------ scratch image */
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+int ddvm_bench_scratch(const char *path, uint64_t size, bool *filled, struct ddvm_err *err)
+{
+	const size_t chunk = 1 << 20;
+	uint8_t *buf = NULL;
+	char dir[DDVM_PATH_MAX], *slash;
+	struct stat st;
+	uint64_t off;
+	int fd, ret = 0;
+	bool fill = false;
+
+	*filled = false;
+	if (!size || size % 4096)
+		return ddvm_errf(err, -EINVAL, "scratch size %llu is not a non-zero multiple of 4K",
+				 (unsigned long long)size);
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			return ddvm_errf(err, -errno, "%s: %s", dir, strerror(errno));
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return ddvm_errf(err, -errno, "scratch image %s: %s", path, strerror(errno));
+	if (fstat(fd, &st)) {
+		ret = ddvm_errf(err, -errno, "scratch image %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = ddvm_errf(err, -EINVAL, "scratch image %s is not a regular file", path);
+		goto out;
+	}
+	buf = aligned_alloc(4096, chunk);
+	if (!buf) {
+		ret = ddvm_errf(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((uint64_t)st.st_size != size) {
+		if (ftruncate(fd, (off_t)size)) {
+			ret = ddvm_errf(err, -errno, "scratch image %s: resize: %s", path,
+					strerror(errno));
+			goto out;
+		}
+		fill = true;
+	} else if (pread(fd, buf, 4096, 0) != 4096 || all_zero(buf, 4096) ||
+		   pread(fd, buf, 4096, (off_t)(size - 4096)) != 4096 || all_zero(buf, 4096)) {
+		fill = true;
+	}
+	for (off = 0; fill && off < size; off += chunk) {
+		size_t n = size - off < chunk ? (size_t)(size - off) : chunk;
+
+		ddvm_pattern_fill(buf, n, off, SCRATCH_SEED);
+		if (pwrite(fd, buf, n, (off_t)off) != (ssize_t)n) {
+			ret = ddvm_errf(err, errno ? -errno : -EIO, "scratch image %s: write at %llu: %s",
+					path, (unsigned long long)off, strerror(errno ? errno : EIO));
+			goto out;
+		}
+	}
+	/* written back now, not while a workload runs */
+	if (fill && fdatasync(fd)) {
+		ret = ddvm_errf(err, -errno, "scratch image %s: fdatasync: %s", path, strerror(errno));
+		goto out;
+	}
+	*filled = fill;
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+/* -------------------------------------------------------------- environment */
+
+/* The first line @argv prints on stdout, or "" (for version strings). */
+static void capture_line(char *const *argv, char *out, size_t len)
+{
+	struct ddvm_spawn sp = { .argv = argv, .stdin_fd = -1, .stderr_fd = -1, .keep_fd = -1 };
+	char buf[512];
+	size_t got = 0;
+	ssize_t n;
+	int p[2], status;
+	pid_t pid;
+
+	out[0] = '\0';
+	if (pipe2(p, O_CLOEXEC))
+		return;
+	sp.stdout_fd = p[1];
+	if (ddvm_spawn(&sp, &pid, NULL)) {
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	close(p[1]);
+	while (got < sizeof(buf) - 1 && (n = read(p[0], buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	got = strcspn(buf, "\n");
+	if (got >= len)
+		got = len - 1;
+	memcpy(out, buf, got);
+	out[got] = '\0';
+}
+
+static void read_abi(const char *kernel, char *out, size_t len)
+{
+	char path[DDVM_PATH_MAX + 8], *slash;
+	FILE *f;
+
+	snprintf(out, len, "unknown");
+	snprintf(path, sizeof(path), "%s", kernel);
+	slash = strrchr(path, '/');
+	if (!slash)
+		return;
+	snprintf(slash + 1, sizeof(path) - (size_t)(slash + 1 - path), "abi");
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(out, (int)len, f))
+		out[strcspn(out, "\n")] = '\0';
+	fclose(f);
+}
+
+static void fill_env(struct bench *b)
+{
+	struct ddvm_bench_env *e = &b->rep->env;
+	const char *qemu = getenv(DDVM_QEMU_ENV);
+	char *qv[] = { (char *)(qemu && *qemu ? qemu : DDVM_QEMU_BINARY), "--version", NULL };
+	struct utsname u;
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(e->date, sizeof(e->date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(e->command, sizeof(e->command), "%s", b->o->command ? b->o->command : "");
+	snprintf(e->accel, sizeof(e->accel), "%s", ddvm_accel_name(b->o->accel));
+	snprintf(e->accel_reason, sizeof(e->accel_reason), "%s", b->o->accel->reason);
+	snprintf(e->controller, sizeof(e->controller), "%s",
+		 ddvm_controller_name(b->dom->disk.controller));
+	read_abi(b->o->cfg->kernel, e->kernel_abi, sizeof(e->kernel_abi));
+	if (!uname(&u))
+		snprintf(e->host_kernel, sizeof(e->host_kernel), "%.16s %.80s %.16s", u.sysname,
+			 u.release,
+			 u.machine);
+	e->host_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	capture_line(qv, e->qemu_version, sizeof(e->qemu_version));
+	snprintf(e->ioengine, sizeof(e->ioengine), "%s", DDVM_BENCH_IOENGINE);
+	snprintf(e->image, sizeof(e->image), "%s", b->dom->disk.image);
+	e->size = b->dom->disk.size;
+	e->ramp = b->o->ramp;
+	e->runtime = b->o->runtime;
+	e->memory_reuse = b->dom->memory;
+	e->memory_native = b->dom->memory > DDVM_BENCH_NATIVE_MEMORY ? b->dom->memory :
+			   DDVM_BENCH_NATIVE_MEMORY;
+	e->cpus = b->dom->cpus;
+	e->channel_size = b->dom->channels[0].size;
+	snprintf(e->run_dir, sizeof(e->run_dir), "%s", b->o->cfg->run_dir);
+	ddvm_loadavg(NULL, e->load_start);
+}
+
+static int workload_index(const struct bench *b, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->rep->nr; i++)
+		if (!strcmp(b->rep->w[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+/* Wait up to @ms for @pid to exit, then SIGKILL it.  Return: its wait status. */
+static int reap_child(pid_t pid, int ms, int sig_first)
+{
+	int status = 0, waited;
+
+	if (sig_first)
+		kill(pid, sig_first);
+	for (waited = 0; waited < ms; waited += 50) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return status;
+		usleep(50 * 1000);
+	}
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
+/* ------------------------------------------------------------------- native */
+
+struct native {
+	struct bench *b;
+	struct ddvm_bench_console con;
+	struct ddvm_bench_cpu cpu;
+	double t_start[DDVM_BENCH_MAX_WORKLOADS], t_stop[DDVM_BENCH_MAX_WORKLOADS];
+	double c_start[DDVM_BENCH_MAX_WORKLOADS], c_stop[DDVM_BENCH_MAX_WORKLOADS];
+	bool begun, done, failed;
+	int script_status;
+	char last_line[200];
+};
+
+/* The QEMU command line of the native side: the domain's, bench image and script. */
+static int native_argv(struct bench *b, struct ddvm_argv *a, struct ddvm_err *err)
+{
+	const struct ddvm_config *cfg = b->o->cfg;
+	struct ddvm_bench_fio_opts fo = {
+		.dev = ddvm_controller_devpath(b->dom->disk.controller),
+		.size = b->dom->disk.size, .ramp = b->o->ramp, .runtime = b->o->runtime,
+		.ioengine = DDVM_BENCH_IOENGINE,
+	};
+	const char *qemu = getenv(DDVM_QEMU_ENV);
+	struct ddvm_config *ncfg;
+	char script[2048], b64[2800], *cmdline;
+	int i, ret, n;
+
+	n = ddvm_bench_fio_script(script, sizeof(script), &fo, b->rep->w, b->rep->nr);
+	if (n < 0 || ddvm_base64(b64, sizeof(b64), script, (size_t)n) < 0)
+		return ddvm_errf(err, -ENOSPC, "the fio script does not fit the kernel command line");
+	ncfg = malloc(sizeof(*ncfg));
+	if (!ncfg)
+		return ddvm_errf(err, -ENOMEM, "out of memory");
+	*ncfg = *cfg;
+	ncfg->domains[0].nr_channels = 0;	/* fio alone on the device */
+	ncfg->domains[0].memory = b->rep->env.memory_native;
+	snprintf(ncfg->initrd, sizeof(ncfg->initrd), "%s", b->o->bench_initrd);
+	ret = ddvm_qemu_argv(a, ncfg, &ncfg->domains[0], b->o->accel, cfg->run_dir, err);
+	free(ncfg);
+	if (ret)
+		return ret;
+	if (qemu && *qemu) {
+		free(a->argv[0]);
+		a->argv[0] = strdup(qemu);
+		if (!a->argv[0])
+			goto out_nomem;
+	}
+	for (i = 0; i + 1 < a->argc; i++) {
+		if (strcmp(a->argv[i], "-append"))
+			continue;
+		if (asprintf(&cmdline, "%s ddvm.mode=bench ddvm.cmd=%s", a->argv[i + 1], b64) < 0)
+			goto out_nomem;
+		if (strlen(cmdline) > DDVM_KERNEL_CMDLINE_MAX) {
+			ret = ddvm_errf(err, -E2BIG, "kernel command line of %zu bytes, at most %d "
+					"fit", strlen(cmdline), DDVM_KERNEL_CMDLINE_MAX);
+			free(cmdline);
+			ddvm_argv_free(a);
+			return ret;
+		}
+		free(a->argv[i + 1]);
+		a->argv[i + 1] = cmdline;
+		return 0;
+	}
+	ddvm_argv_free(a);
+	return ddvm_errf(err, -EINVAL, "no -append in the QEMU command line");
+out_nomem:
+	ddvm_argv_free(a);
+	return ddvm_errf(err, -ENOMEM, "out of memory");
+}
+
+static void native_event(struct native *nv, const struct ddvm_bench_event *ev)
+{
+	struct bench *b = nv->b;
+	struct ddvm_bench_result *r;
+	struct ddvm_err err = { "" };
+	char ver[32];
+	int i = ev->name[0] ? workload_index(b, ev->name) : -1;
+	double c;
+
+	switch (ev->kind) {
+	case DDVM_BENCH_EV_BEGIN:
+		nv->begun = true;
+		say(b, "native: DD/OS up, fio starting");
+		break;
+	case DDVM_BENCH_EV_START:
+		if (i < 0)
+			break;
+		nv->t_start[i] = now_s();
+		nv->c_start[i] = ddvm_bench_cpu_sample(&nv->cpu, &c, NULL) ? -1 : c;
+		report_step(b, (unsigned int)i + 1, "native", (unsigned int)i, NULL, NULL);
+		break;
+	case DDVM_BENCH_EV_STOP:
+		if (i < 0)
+			break;
+		nv->t_stop[i] = now_s();
+		nv->c_stop[i] = ddvm_bench_cpu_sample(&nv->cpu, &c, NULL) ? -1 : c;
+		break;
+	case DDVM_BENCH_EV_JSON:
+		if (i < 0)
+			break;
+		r = &b->rep->native[i];
+		if (ddvm_bench_fio_parse(ev->json, ev->json_len, &b->rep->w[i], r, ver, sizeof(ver),
+					 &err)) {
+			snprintf(r->error, sizeof(r->error), "%s%s", err.msg,
+				 ev->status ? " (fio failed; see the native console log)" : "");
+			report_step(b, (unsigned int)i + 1, "native", (unsigned int)i, NULL, r->error);
+			break;
+		}
+		snprintf(b->rep->env.fio_version, sizeof(b->rep->env.fio_version), "%s", ver);
+		if (nv->c_start[i] >= 0 && nv->c_stop[i] >= nv->c_start[i] &&
+		    nv->t_stop[i] > nv->t_start[i]) {
+			r->cpu_seconds = nv->c_stop[i] - nv->c_start[i];
+			r->cpu_window = nv->t_stop[i] - nv->t_start[i];
+			ddvm_bench_result_cpu(r);
+		}
+		report_step(b, (unsigned int)i + 1, "native", (unsigned int)i, r, NULL);
+		break;
+	case DDVM_BENCH_EV_END:
+		nv->done = true;
+		nv->script_status = ev->status;
+		break;
+	case DDVM_BENCH_EV_FAIL:
+		nv->failed = true;
+		snprintf(b->rep->native_error, sizeof(b->rep->native_error),
+			 "the bench DD/OS failed: %s", ev->msg);
+		break;
+	case DDVM_BENCH_EV_NONE:
+		break;
+	}
+}
+
+static void native_line(struct native *nv, const char *line, int logfd)
+{
+	struct ddvm_bench_event ev;
+	size_t n = strlen(line);
+
+	if (logfd >= 0 && (write(logfd, line, n) < 0 || write(logfd, "\n", 1) < 0))
+		logfd = -1;	/* the log is a courtesy */
+	if (n && line[0] != '\r' && !nv->con.in_json)
+		snprintf(nv->last_line, sizeof(nv->last_line), "%.*s", (int)strcspn(line, "\r"),
+			 line);
+	if (ddvm_bench_console_line(&nv->con, line, &ev))
+		return;
+	native_event(nv, &ev);
+}
+
+/* Read QEMU's console until the script ends, the guest fails or time runs out. */
+static void native_watch(struct native *nv, int fd, int logfd, double deadline)
+{
+	static char buf[65536];
+	size_t len = 0, i, start;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+	double left;
+
+	while (!nv->done && !nv->failed) {
+		left = deadline - now_s();
+		if (left <= 0) {
+			snprintf(nv->b->rep->native_error, sizeof(nv->b->rep->native_error),
+				 "timed out %s; last console line: %s",
+				 nv->begun ? "running fio (a stalled device?)" : "booting the bench DD/OS",
+				 nv->last_line);
+			return;
+		}
+		if (poll(&pfd, 1, (int)(left * 1000) + 1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			snprintf(nv->b->rep->native_error, sizeof(nv->b->rep->native_error),
+				 "QEMU exited before %s; last console line: %s", DDVM_BENCH_END,
+				 nv->last_line);
+			return;
+		}
+		len += (size_t)n;
+		for (i = 0, start = 0; i < len; i++) {
+			if (buf[i] != '\n')
+				continue;
+			buf[i] = '\0';
+			native_line(nv, buf + start, logfd);
+			start = i + 1;
+		}
+		memmove(buf, buf + start, len - start);
+		len -= start;
+		if (len == sizeof(buf) - 1) {	/* a line longer than we keep */
+			buf[len] = '\0';
+			native_line(nv, buf, logfd);
+			len = 0;
+		}
+	}
+}
+
+static void native_run(struct bench *b)
+{
+	struct ddvm_spawn sp = { .stdin_fd = -1, .keep_fd = -1, .death_signal = SIGKILL };
+	struct native *nv;
+	struct ddvm_argv a = { 0 };
+	struct ddvm_err err = { "" };
+	char log[DDVM_PATH_MAX + 32];
+	int op[2], logfd;
+	double deadline;
+	pid_t pid;
+
+	nv = calloc(1, sizeof(*nv));
+	if (!nv) {
+		snprintf(b->rep->native_error, sizeof(b->rep->native_error), "out of memory");
+		return;
+	}
+	nv->b = b;
+	if (native_argv(b, &a, &err)) {
+		snprintf(b->rep->native_error, sizeof(b->rep->native_error), "%s", err.msg);
+		goto out_free;
+	}
+	ddvm_argv_format(&a, b->rep->env.native_cmdline, sizeof(b->rep->env.native_cmdline));
+	/* QEMU's QMP socket lives in RUN/DOMAIN, which the supervisor makes later */
+	snprintf(log, sizeof(log), "%.4000s/%s", b->o->cfg->run_dir, b->dom->name);
+	if (mkdir(log, 0755) && errno != EEXIST) {
+		snprintf(b->rep->native_error, sizeof(b->rep->native_error), "%.400s: %s", log,
+			 strerror(errno));
+		goto out_free;
+	}
+	snprintf(log, sizeof(log), "%s/" NATIVE_CONSOLE_LOG, b->o->cfg->run_dir);
+	logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (logfd >= 0)
+		dprintf(logfd, "=== ddvm bench: %s\n", b->rep->env.native_cmdline);
+	if (pipe2(op, O_CLOEXEC)) {
+		snprintf(b->rep->native_error, sizeof(b->rep->native_error), "pipe: %s",
+			 strerror(errno));
+		goto out_log;
+	}
+	say(b, "native: booting the DD/OS from %s (%llu MiB) with fio on %s", b->o->bench_initrd,
+	    (unsigned long long)(b->rep->env.memory_native >> 20),
+	    ddvm_controller_devpath(b->dom->disk.controller));
+	sp.argv = a.argv;
+	sp.stdout_fd = op[1];
+	sp.stderr_fd = op[1];
+	if (ddvm_spawn(&sp, &pid, &err)) {
+		snprintf(b->rep->native_error, sizeof(b->rep->native_error), "%s", err.msg);
+		close(op[0]);
+		close(op[1]);
+		goto out_log;
+	}
+	close(op[1]);
+	ddvm_bench_cpu_add(&nv->cpu, pid);	/* native: QEMU alone does the work */
+	deadline = now_s() + 2.0 * b->dom->boot_timeout +
+		   b->rep->nr * (double)(b->o->ramp + b->o->runtime + WORKLOAD_SLACK_S);
+	native_watch(nv, op[0], logfd, deadline);
+	close(op[0]);
+	/* the guest powers off after the script; a stuck one is killed */
+	reap_child(pid, nv->done ? POWEROFF_TIMEOUT_MS : 0, 0);
+	if (nv->done && nv->script_status && !b->rep->native_error[0])
+		snprintf(b->rep->native_error, sizeof(b->rep->native_error),
+			 "the fio script exited %d (see %.400s)", nv->script_status, log);
+out_log:
+	if (logfd >= 0)
+		close(logfd);
+out_free:
+	ddvm_bench_console_free(&nv->con);
+	ddvm_argv_free(&a);
+	free(nv);
+}
+
+/* -------------------------------------------------------------------- reuse */
+
+struct reuse {
+	pid_t sv_pid;		/* the supervisor, our child */
+	pid_t qemu_pid, hub_pid;
+	char sock[DDVM_SOCK_PATH_MAX];
+};
+
+/* Show the supervisor's progress until it says ok or fail.  Return: 0 ok, -1 not. */
+static int reuse_follow(struct bench *b, int fd, double deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char buf[1024], line[1024];
+	size_t len = 0;
+	ssize_t n, i;
+	double left;
+
+	for (;;) {
+		left = deadline - now_s();
+		if (left <= 0)
+			return -1;
+		if (poll(&pfd, 1, (int)(left * 1000) + 1) < 0 && errno != EINTR)
+			return -1;
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return -1;
+		for (i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (len < sizeof(line) - 1)
+					line[len++] = buf[i];
+				continue;
+			}
+			line[len] = '\0';
+			len = 0;
+			if (!strcmp(line, DDVM_PROGRESS_OK))
+				return 0;
+			if (!strcmp(line, DDVM_PROGRESS_FAIL))
+				return -1;
+			say(b, "reuse: %s", line);
+		}
+	}
+}
+
+/* Pids and the channel socket from the supervisor's state.json. */
+static int reuse_state(struct bench *b, struct reuse *ru, struct ddvm_err *err)
+{
+	const struct ddvm_domain_cfg *d = b->dom;
+	json_t *st, *dom;
+	int ret;
+
+	ret = ddvm_state_load(b->o->cfg->run_dir, &st, err);
+	if (ret)
+		return ret;
+	dom = json_array_get(json_object_get(st, "domains"), 0);
+	ru->qemu_pid = (pid_t)json_integer_value(json_object_get(dom, "qemu_pid"));
+	ru->hub_pid = (pid_t)json_integer_value(json_object_get(json_object_get(st, "hub"), "pid"));
+	json_decref(st);
+	if (ru->qemu_pid <= 0 || ru->hub_pid <= 0)
+		return ddvm_errf(err, -ESRCH, "state.json names no QEMU or hub pid");
+	return ddvm_hub_socket_path(ru->sock, sizeof(ru->sock), b->o->cfg->run_dir, d->name,
+				    d->channels[0].name, err);
+}
+
+/* The supervisor, as `ddvm up` runs it, in a child of ours. */
+static int reuse_start(struct bench *b, struct reuse *ru, int lock_fd, struct ddvm_err *err)
+{
+	struct ddvm_supervisor_opts so = {
+		.cfg = b->o->cfg, .accel = b->o->accel, .lock_fd = lock_fd, .exe = b->o->exe,
+	};
+	char log[DDVM_PATH_MAX + 32];
+	struct ddvm_err e2;
+	int pp[2], logfd, ret;
+	double deadline;
+
+	snprintf(log, sizeof(log), "%s/" DDVM_LOG_FILE, b->o->cfg->run_dir);
+	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (logfd < 0)
+		return ddvm_errf(err, -errno, "%s: %s", log, strerror(errno));
+	if (pipe2(pp, O_CLOEXEC)) {
+		close(logfd);
+		return ddvm_errf(err, -errno, "pipe: %s", strerror(errno));
+	}
+	fflush(NULL);
+	ru->sv_pid = fork();
+	if (ru->sv_pid < 0) {
+		ret = ddvm_errf(err, -errno, "fork: %s", strerror(errno));
+		close(pp[0]);
+		close(pp[1]);
+		close(logfd);
+		return ret;
+	}
+	if (ru->sv_pid == 0) {
+		close(pp[0]);
+		dup2(logfd, STDOUT_FILENO);
+		dup2(logfd, STDERR_FILENO);
+		so.progress_fd = pp[1];
+		so.log_fd = STDERR_FILENO;
+		ret = ddvm_supervise(&so, &e2);
+		if (ret)
+			dprintf(STDERR_FILENO, "supervisor: %s\n", e2.msg);
+		_exit(ret ? 1 : 0);
+	}
+	close(pp[1]);
+	close(logfd);
+	say(b, "reuse: starting a supervisor in %s (DD/OS of %llu MiB, channel of %llu MiB)",
+	    b->o->cfg->run_dir, (unsigned long long)(b->dom->memory >> 20),
+	    (unsigned long long)(b->dom->channels[0].size >> 20));
+	deadline = now_s() + (double)b->dom->boot_timeout * (b->dom->boot_retries + 1) + 30;
+	ret = reuse_follow(b, pp[0], deadline);
+	close(pp[0]);
+	if (ret)
+		return ddvm_errf(err, -EIO, "the DD/OS did not come up (see %s and %s/%s/%s)", log,
+				 b->o->cfg->run_dir, b->dom->name, DDVM_CONSOLE_LOG);
+	return reuse_state(b, ru, err);
+}
+
+static void reuse_workloads(struct bench *b, struct reuse *ru)
+{
+	struct ddvm_bench_engine_opts eo = {
+		.size = b->dom->disk.size, .ramp = b->o->ramp, .runtime = b->o->runtime,
+		.seed = 1, .stall_ms = 30000,
+	};
+	struct ddvm_bench_cpu cpu = { 0 };
+	struct ddvm_err err = { "" };
+	struct ddvm_blk *blk;
+	unsigned int i;
+	int ret;
+
+	if (ddvm_blk_open(ru->sock, OPEN_TIMEOUT_MS, &blk, &err)) {
+		snprintf(b->rep->reuse_error, sizeof(b->rep->reuse_error), "%s", err.msg);
+		return;
+	}
+	snprintf(b->rep->env.channel_driver, sizeof(b->rep->env.channel_driver), "%.31s",
+		 ddvm_blk_info(blk)->driver);
+	b->rep->env.channel_depth = ddvm_blk_depth(blk);
+	b->rep->env.channel_max_io = ddvm_blk_max_io(blk);
+	/* reuse: everything the run has: QEMU, the hub, the supervisor and us */
+	ddvm_bench_cpu_add(&cpu, ru->qemu_pid);
+	ddvm_bench_cpu_add(&cpu, ru->hub_pid);
+	ddvm_bench_cpu_add(&cpu, ru->sv_pid);
+	ddvm_bench_cpu_add(&cpu, getpid());
+	eo.cpu = &cpu;
+	for (i = 0; i < b->rep->nr; i++) {
+		struct ddvm_bench_result *r = &b->rep->reuse[i];
+
+		report_step(b, b->rep->nr + i + 1, "reuse", i, NULL, NULL);
+		ret = ddvm_bench_engine_run(blk, &b->rep->w[i], &eo, r, &err);
+		if (ret) {
+			snprintf(r->error, sizeof(r->error), "%s", err.msg);
+			report_step(b, b->rep->nr + i + 1, "reuse", i, NULL, r->error);
+			if (ret == -EIO || ret == -EINVAL)
+				continue;	/* drained: the channel is still good */
+			snprintf(b->rep->reuse_error, sizeof(b->rep->reuse_error),
+				 "stopped after %s: %s", b->rep->w[i].name, err.msg);
+			break;
+		}
+		report_step(b, b->rep->nr + i + 1, "reuse", i, r, NULL);
+	}
+	ddvm_blk_close(blk);
+}
+
+static void reuse_run(struct bench *b, int lock_fd)
+{
+	struct ddvm_err err = { "" };
+	struct ddvm_argv a = { 0 };
+	struct reuse ru = { 0 };
+
+	if (!ddvm_qemu_argv(&a, b->o->cfg, b->dom, b->o->accel, b->o->cfg->run_dir, NULL))
+		ddvm_argv_format(&a, b->rep->env.reuse_cmdline, sizeof(b->rep->env.reuse_cmdline));
+	ddvm_argv_free(&a);
+	if (reuse_start(b, &ru, lock_fd, &err)) {
+		snprintf(b->rep->reuse_error, sizeof(b->rep->reuse_error), "%s", err.msg);
+	} else {
+		say(b, "reuse: DD/OS serving, channel %s", ru.sock);
+		reuse_workloads(b, &ru);
+	}
+	if (ru.sv_pid > 0) {
+		say(b, "reuse: stopping the supervisor");
+		reap_child(ru.sv_pid, STOP_TIMEOUT_MS, SIGTERM);
+	}
+}
+
+/* --------------------------------------------------------------------- run */
+
+int ddvm_bench_blk_run(const struct ddvm_bench_blk_opts *o, struct ddvm_bench_blk_report *rep,
+		       struct ddvm_err *err)
+{
+	struct bench b = { .o = o, .rep = rep };
+	struct ddvm_config *ncfg;
+	int lock_fd, ret;
+	bool filled;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->w = ddvm_bench_workloads;
+	rep->nr = ddvm_bench_nr_workloads;
+	if (o->cfg->nr_domains != 1)
+		return ddvm_errf(err, -EINVAL, "a benchmark config has one domain");
+	b.dom = &o->cfg->domains[0];
+	if (!o->runtime)
+		return ddvm_errf(err, -EINVAL, "runtime must be at least 1 s");
+
+	/* what would fail later: kernel, both images, QEMU, socket paths */
+	ncfg = malloc(sizeof(*ncfg));
+	if (!ncfg)
+		return ddvm_errf(err, -ENOMEM, "out of memory");
+	*ncfg = *o->cfg;
+	snprintf(ncfg->initrd, sizeof(ncfg->initrd), "%s", o->bench_initrd);
+	ret = ddvm_supervisor_preflight(ncfg, err);
+	free(ncfg);
+	if (ret) {
+		if (strstr(err->msg, o->bench_initrd))
+			ddvm_err_prefix(err, ret, "bench image: ");
+		return ret;
+	}
+	ret = ddvm_supervisor_preflight(o->cfg, err);
+	if (ret)
+		return ret;
+	/* the run directory's lock also keeps two benchmarks off one scratch image */
+	ret = ddvm_run_lock(o->cfg->run_dir, &lock_fd, err);
+	if (ret)
+		return ret;
+	ddvm_run_clean_stale(o->cfg->run_dir);
+	fill_env(&b);
+	say(&b, "scratch image %s (%llu MiB): checking", b.dom->disk.image,
+	    (unsigned long long)(b.dom->disk.size >> 20));
+	ret = ddvm_bench_scratch(b.dom->disk.image, b.dom->disk.size, &filled, err);
+	if (ret)
+		goto out;
+	if (filled)
+		say(&b, "scratch image filled with data");
+
+	native_run(&b);
+	reuse_run(&b, lock_fd);
+	ddvm_loadavg(NULL, rep->env.load_end);
+out:
+	close(lock_fd);
+	return ret;
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * `ddvm bench blk`: the same workloads on the same image and controller,
+ * first "native" (fio inside a DD/OS booted from the bench image), then
+ * "reuse" (a host client through the channel of a DD/OS served by a
+ * private supervisor), with host CPU accounted for each.  The scratch
+ * image is the benchmark's own: the user's disks are never written.
+ */
+#ifndef DDVM_BENCH_BLK_H
+#define DDVM_BENCH_BLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "accel.h"
+#include "bench_engine.h"
+#include "bench_report.h"
+#include "config.h"
+#include "err.h"
+
+#define DDVM_BENCH_NATIVE_MEMORY	(384ULL << 20)	/* fio's libraries unpack in RAM */
+#define DDVM_BENCH_DEFAULT_SIZE		(1ULL << 30)
+#define DDVM_BENCH_DEFAULT_RUNTIME	6
+#define DDVM_BENCH_DEFAULT_RAMP		2
+#define DDVM_BENCH_IOENGINE		"libaio"
+
+/* What happens, for the command to show. */
+struct ddvm_bench_progress {
+	unsigned int step, total;	/* step 0: a message outside the workloads */
+	const char *side;		/* "native", "reuse" */
+	const struct ddvm_bench_workload *w;	/* NULL with a message */
+	const struct ddvm_bench_result *res;	/* NULL: the workload starts */
+	const char *msg;		/* a message, or the failure of @w */
+};
+
+struct ddvm_bench_blk_opts {
+	const struct ddvm_config *cfg;	/* from ddvm_bench_blk_config(), paths absolute */
+	const char *bench_initrd;	/* the initramfs with fio */
+	const struct ddvm_accel *accel;
+	unsigned int ramp, runtime;	/* seconds per workload */
+	const char *exe;		/* the ddvm binary, for the hub: "/proc/self/exe" */
+	const char *command;		/* the command line, for the report */
+	void (*progress)(void *ctx, const struct ddvm_bench_progress *p);
+	void *ctx;
+};
+
+/**
+ * ddvm_bench_blk_config - the config a benchmark runs: domain @domain of
+ *	@in (the first if NULL) with one channel (its first, or the default),
+ *	its disk replaced by the scratch image.
+ * @out:        filled; relative paths stay relative (absolutize after)
+ * @in:         the loaded config
+ * @domain:     a domain name or NULL
+ * @controller: the controller to use, or -1 for the domain's own
+ * @image:      the scratch image
+ * @size:       its size
+ * @run_dir:    the benchmark's private run directory
+ * @err:        names the domain that is missing or the path too long
+ *
+ * Return: 0, -ENOENT (no such domain), -ENAMETOOLONG.
+ */
+int ddvm_bench_blk_config(struct ddvm_config *out, const struct ddvm_config *in,
+			  const char *domain, int controller, const char *image, uint64_t size,
+			  const char *run_dir, struct ddvm_err *err);
+
+/**
+ * ddvm_bench_scratch - make @path a @size-byte image full of data.
+ * @path:   the scratch image (created, or resized when its size differs)
+ * @size:   bytes
+ * @filled: set when it was (re)filled now
+ * @err:    names the image
+ *
+ * A file of the right size whose first and last 4 KiB are not zero is
+ * taken as filled by an earlier run.  Data is the seeded pattern, so
+ * neither side reads holes or zeroes.
+ *
+ * Return: 0 or -errno.
+ */
+int ddvm_bench_scratch(const char *path, uint64_t size, bool *filled, struct ddvm_err *err);
+
+/**
+ * ddvm_bench_blk_run - run both sides and fill @rep.
+ * @o:   what to run
+ * @rep: the report; a side that failed has its error set and the other
+ *	 side still runs
+ * @err: why nothing could be measured (lock, preflight, image)
+ *
+ * Return: 0 when the run went through (look at @rep for failed sides),
+ * else -errno.
+ */
+int ddvm_bench_blk_run(const struct ddvm_bench_blk_opts *o, struct ddvm_bench_blk_report *rep,
+		       struct ddvm_err *err);
+
+#endif /* DDVM_BENCH_BLK_H */

@@ -58,6 +58,8 @@ void ddvm_hist_add(struct ddvm_hist *h, uint64_t ns)
 	h->buckets[hist_index(ns)]++;
 	h->count++;
 	h->sum += (double)ns;
+	if (ns > h->max)
+		h->max = ns;
 }
 
 double ddvm_hist_percentile(const struct ddvm_hist *h, double p)
@@ -331,6 +333,7 @@ int ddvm_bench_engine_run(struct ddvm_blk *blk, const struct ddvm_bench_workload
 	res->lat_mean_us = e.hist->count ? e.hist->sum / (double)e.hist->count / 1000.0 : 0;
 	res->lat_p50_us = ddvm_hist_percentile(e.hist, 50) / 1000.0;
 	res->lat_p99_us = ddvm_hist_percentile(e.hist, 99) / 1000.0;
+	res->lat_max_us = (double)e.hist->max / 1000.0;
 	if (o->cpu) {
 		res->cpu_seconds = cpu1 - cpu0;
 		res->cpu_window = res->seconds;

@@ -46,6 +46,7 @@ struct ddvm_bench_result {
 	double lat_mean_us;	/* submission to completion */
 	double lat_p50_us;
 	double lat_p99_us;
+	double lat_max_us;	/* a lost wake-up shows here first */
 	/* host CPU of the run's processes over cpu_window seconds */
 	double cpu_seconds;
 	double cpu_window;
@@ -62,6 +63,7 @@ void ddvm_bench_result_cpu(struct ddvm_bench_result *r);
 struct ddvm_hist {
 	uint64_t count;
 	double sum;		/* ns */
+	uint64_t max;		/* ns */
 	uint64_t buckets[DDVM_HIST_BUCKETS];
 };
 

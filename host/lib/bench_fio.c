@@ -176,6 +176,7 @@ int ddvm_bench_fio_parse(const char *json, size_t len, const struct ddvm_bench_w
 	res->lat_mean_us = num(lat, "mean") / 1000.0;
 	res->lat_p50_us = p50 > 0 ? p50 / 1000.0 : 0;
 	res->lat_p99_us = p99 > 0 ? p99 / 1000.0 : 0;
+	res->lat_max_us = num(lat, "max") > 0 ? num(lat, "max") / 1000.0 : 0;
 	res->valid = true;
 out:
 	json_decref(root);

@@ -89,8 +89,8 @@ static const char *fmt_lat(char *buf, size_t len, const struct ddvm_bench_result
 	if (!r->valid)
 		snprintf(buf, len, "-");
 	else
-		snprintf(buf, len, "%.0f / %.0f / %.0f", r->lat_mean_us, r->lat_p50_us,
-			 r->lat_p99_us);
+		snprintf(buf, len, "%.0f / %.0f / %.0f / %.0f", r->lat_mean_us, r->lat_p50_us,
+			 r->lat_p99_us, r->lat_max_us);
 	return buf;
 }
 
@@ -128,10 +128,10 @@ char *ddvm_bench_table(const struct ddvm_bench_blk_report *rep)
 			fmt_num(f, sizeof(f), cpu_or_none(&rep->reuse[i]), 2),
 			fmt_num(g, sizeof(g), cpu_ratio(rep, i), 2));
 	}
-	fprintf(fp, "\n%-20s %24s %24s\n", "latency us", "native mean/p50/p99",
-		"reuse mean/p50/p99");
+	fprintf(fp, "\n%-20s %30s %30s\n", "latency us", "native mean/p50/p99/max",
+		"reuse mean/p50/p99/max");
 	for (i = 0; i < rep->nr; i++)
-		fprintf(fp, "%-20s %24s %24s\n", rep->w[i].label,
+		fprintf(fp, "%-20s %30s %30s\n", rep->w[i].label,
 			fmt_lat(a, sizeof(a), &rep->native[i]), fmt_lat(b, sizeof(b), &rep->reuse[i]));
 	fputc('\n', fp);
 	for (i = 0; i < rep->nr; i++) {
@@ -160,11 +160,12 @@ static json_t *result_json(const struct ddvm_bench_result *r)
 {
 	if (!r->valid)
 		return json_pack("{s:b, s:s}", "valid", 0, "error", r->error);
-	return json_pack("{s:b, s:f, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
+	return json_pack("{s:b, s:f, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
 			 "valid", 1, "seconds", r->seconds, "ios", (json_int_t)r->ios,
 			 "bytes", (json_int_t)r->bytes, "iops", r->iops, "mib_s", r->mib_s,
 			 "lat_mean_us", r->lat_mean_us, "lat_p50_us", r->lat_p50_us,
-			 "lat_p99_us", r->lat_p99_us, "cpu_seconds", r->cpu_seconds,
+			 "lat_p99_us", r->lat_p99_us, "lat_max_us", r->lat_max_us,
+			 "cpu_seconds", r->cpu_seconds,
 			 "cpu_window_s", r->cpu_window, "cpu_s_per_gib", r->cpu_s_per_gib);
 }
 
@@ -239,6 +240,7 @@ int ddvm_bench_gnuplot(const struct ddvm_bench_blk_report *rep, const char *dat,
 		       char **data, char **script)
 {
 	double ymax[2] = { 0, 0 };
+	unsigned int count[2] = { 0, 0 };
 	size_t dlen = 0, slen = 0;
 	FILE *d, *s;
 	unsigned int i, block;
@@ -259,6 +261,7 @@ int ddvm_bench_gnuplot(const struct ddvm_bench_blk_report *rep, const char *dat,
 
 			if (w->throughput != !block)
 				continue;
+			count[block]++;
 			if (n > ymax[block])
 				ymax[block] = n;
 			if (r > ymax[block])
@@ -287,9 +290,11 @@ int ddvm_bench_gnuplot(const struct ddvm_bench_blk_report *rep, const char *dat,
 		"set key top right\n", png, png, rep->env.controller, rep->env.accel,
 		rep->env.date);
 	for (block = 0; block < 2; block++) {
-		fprintf(s, "set title '%s'\nset ylabel '%s'\nset yrange [0:%.3f]\n",
+		fprintf(s, "set title '%s'\nset ylabel '%s'\nset yrange [0:%.3f]\n"
+			"set xrange [-0.6:%.1f]\n",
 			block ? "4 KiB random read" : "1 MiB sequential",
-			block ? "IOPS" : "MiB/s", ymax[block] > 0 ? ymax[block] * 1.25 : 1.0);
+			block ? "IOPS" : "MiB/s", ymax[block] > 0 ? ymax[block] * 1.25 : 1.0,
+			count[block] ? count[block] - 0.4 : 0.6);
 		fprintf(s, "plot '%s' index %u using 2:xtic(1) title 'native' lc rgb '#4472c4', \\\n"
 			"     '' index %u using 3 title 'reuse' lc rgb '#ed7d31', \\\n"
 			"     '' index %u using 0:(($2>$3?$2:$3)):($4 >= 0 ? sprintf('%%.2fx', $4) : '') "

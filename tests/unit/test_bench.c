@@ -176,6 +176,7 @@ static void test_fio_parse_sample(void **state)
 	close_to(r.lat_mean_us, 4044.570745681, 1e-9);
 	close_to(r.lat_p50_us, 3915.776, 1e-9);
 	close_to(r.lat_p99_us, 7176.192, 1e-9);
+	close_to(r.lat_max_us, 11751.490, 1e-9);
 	assert_int_equal(r.cpu_seconds, 0);
 }
 
@@ -467,6 +468,7 @@ static void test_hist(void **state)
 	close_to(ddvm_hist_percentile(h, 99), 99, 0);
 	close_to(ddvm_hist_percentile(h, 100), 100, 0);
 	close_to(h->sum / (double)h->count, 50.5, 1e-12);
+	assert_int_equal(h->max, 100);
 	memset(h, 0, sizeof(*h));
 	/* 99 fast I/Os at 100 us and one at 1 s: p50 and p99 fast, the mean is not */
 	for (v = 0; v < 990; v++)
@@ -501,6 +503,7 @@ static void result(struct ddvm_bench_result *r, double mib_s, double iops, doubl
 	r->lat_mean_us = 110;
 	r->lat_p50_us = 100;
 	r->lat_p99_us = 250;
+	r->lat_max_us = 900;
 	r->cpu_seconds = cpu;
 	r->cpu_window = 6;
 	r->cpu_s_per_gib = cpu;
@@ -552,7 +555,7 @@ static void test_table(void **state)
 	assert_non_null(strstr(t, "rand read 4K QD32         8000 IOPS              -      -"));
 	/* CPU s/GiB: native, reuse, reuse/native */
 	assert_non_null(strstr(t, "   0.50    0.60   1.20\n"));
-	assert_non_null(strstr(t, "110 / 100 / 250"));
+	assert_non_null(strstr(t, "110 / 100 / 250 / 900"));
 	assert_non_null(strstr(t, "reuse rand-read-qd32: rand-read-qd32: stalled"));
 	assert_non_null(strstr(t, "1 MiB sequential): met"));
 	free(t);
@@ -606,6 +609,7 @@ static void test_gnuplot(void **state)
 	assert_non_null(strstr(script, "index 1 using 3 title 'reuse'"));
 	assert_non_null(strstr(script, "sprintf('%.2fx', $4)"));
 	assert_non_null(strstr(script, "set yrange [0:1250.000]"));
+	assert_non_null(strstr(script, "set xrange [-0.6:1.6]"));
 	free(data);
 	free(script);
 	free(rep);

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "blk_client.h"
-#include "peer.h"
+#include "chan_peer.h"
 
 #define DDVM_BLK_RING_ENTRIES_MAX	128
 #define DDVM_BLK_SLOT_MAX		(1u << 20)
@@ -210,7 +210,8 @@ static struct ddvm_blk_io *ddvm_blk_match(struct ddvm_blk *blk, const struct ddv
 	if (slot >= blk->depth)
 		return NULL;
 	s = &blk->slots[slot];
-	if (!s->io || s->seq != (uint32_t)(c->id >> 32))
+	/* unposted: the seq is its previous request's, which this may echo */
+	if (!s->io || !s->posted || s->seq != (uint32_t)(c->id >> 32))
 		return NULL;
 	return s->io;
 }
@@ -269,7 +270,7 @@ static int ddvm_blk_replay(struct ddvm_blk *blk, struct ddvm_blk_io **done, int 
 	}
 	ret = ddvm_chan_client_relayout(&blk->chan, blk->want, DDVM_BLK_NR_RINGS, NULL);
 	if (ret)
-		return ret == -EAGAIN ? 0 : ret;
+		return ret;	/* -EAGAIN: no valid server block yet */
 	blk->chan.srv_copy = *blk->chan.srv;
 	ret = ddvm_blk_adopt_server(blk, NULL);
 	if (ret)
@@ -310,10 +311,13 @@ int ddvm_blk_reap(struct ddvm_blk *blk, struct ddvm_blk_io **done, int max, int 
 			break;
 		case DDVM_CHAN_NEW_SERVER:
 			ret = ddvm_blk_replay(blk, done, max, &n);
-			if (ret)
-				return ret;
+			/* what it took from the old ring is done: the caller's, whatever came after */
 			if (n)
 				return n;
+			if (ret == -EAGAIN)
+				break;	/* wait for a valid block, within the deadline */
+			if (ret)
+				return ret;
 			continue;
 		case DDVM_CHAN_ABSENT:
 			break;
@@ -456,38 +460,16 @@ out_free:
 	return ret;
 }
 
-/* transport over a hub peer */
-static int ddvm_blk_peer_notify(void *ctx, uint32_t peer_id)
-{
-	return ddvm_peer_notify(ctx, peer_id, DDVM_DOORBELL_VECTOR);
-}
-
-static int ddvm_blk_peer_service(void *ctx)
-{
-	int ret = ddvm_peer_process_hub(ctx, NULL);
-
-	return ret < 0 ? ret : 0;
-}
-
 int ddvm_blk_open(const char *sock_path, int timeout_ms, struct ddvm_blk **out,
 		  struct ddvm_err *err)
 {
-	struct ddvm_chan_transport t = { 0 };
+	struct ddvm_chan_transport t;
 	struct ddvm_peer *peer;
-	size_t size;
 	int ret;
 
-	ret = ddvm_peer_connect(sock_path, &peer, err);
+	ret = ddvm_chan_peer_open(sock_path, &peer, &t, err);
 	if (ret)
 		return ret;
-	t.region = ddvm_peer_region(peer, &size);
-	t.size = size;
-	t.own_id = ddvm_peer_id(peer);
-	t.doorbell_fd = ddvm_peer_doorbell_fd(peer, DDVM_DOORBELL_VECTOR);
-	t.side_fd = ddvm_peer_hub_fd(peer);
-	t.notify = ddvm_blk_peer_notify;
-	t.service = ddvm_blk_peer_service;
-	t.ctx = peer;
 	ret = ddvm_blk_open_transport(&t, timeout_ms, out, err);
 	if (ret) {
 		ddvm_err_prefix(err, ret, "channel %s: ", sock_path);

@@ -228,9 +228,9 @@ static int blk_verify(struct ddvm_blk *blk, int argc, char **argv)
 	}
 	ret = ddvm_blk_verify(blk, &o, &r);
 	printf("wrote %s in %" PRIu64 " requests (%.1f MiB/s), read back %s (%.1f MiB/s), %" PRIu64 " mismatches\n",
-	       ddvm_format_size(r.bytes_written, a, sizeof(a)), r.ops,
+	       ddvm_format_human(r.bytes_written, a, sizeof(a)), r.ops,
 	       r.write_seconds > 0 ? r.bytes_written / r.write_seconds / 1048576 : 0.0,
-	       ddvm_format_size(r.bytes_read, b, sizeof(b)),
+	       ddvm_format_human(r.bytes_read, b, sizeof(b)),
 	       r.read_seconds > 0 ? r.bytes_read / r.read_seconds / 1048576 : 0.0, r.mismatches);
 	if (r.mismatches)
 		printf("first mismatch at device offset %" PRIu64 "\n", r.first_bad);

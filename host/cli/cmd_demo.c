@@ -71,9 +71,9 @@ static void demo_report(const char *what, const struct ddvm_verify_result *r)
 	char w[32], rd[32];
 
 	printf("  %-28s wrote %9s at %7.1f MiB/s, read back %9s at %7.1f MiB/s, %llu mismatches\n",
-	       what, ddvm_format_size(r->bytes_written, w, sizeof(w)),
+	       what, ddvm_format_human(r->bytes_written, w, sizeof(w)),
 	       r->write_seconds > 0 ? r->bytes_written / r->write_seconds / 1048576 : 0.0,
-	       ddvm_format_size(r->bytes_read, rd, sizeof(rd)),
+	       ddvm_format_human(r->bytes_read, rd, sizeof(rd)),
 	       r->read_seconds > 0 ? r->bytes_read / r->read_seconds / 1048576 : 0.0,
 	       (unsigned long long)r->mismatches);
 }
@@ -160,7 +160,7 @@ int cmd_demo(int argc, char **argv)
 	printf("  disk          %s, channel %s\n", ddvm_format_size(info->capacity, sz, sizeof(sz)),
 	       DEMO_SOCK);
 	printf("  verified      %s read back and checked, %s\n",
-	       ddvm_format_size(verified, sz, sizeof(sz)), ret ? "FAILED" : "all correct");
+	       ddvm_format_human(verified, sz, sizeof(sz)), ret ? "FAILED" : "all correct");
 	ddvm_blk_close(blk);
 out_down:
 	if (!keep)

@@ -62,3 +62,20 @@ char *ddvm_format_size(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%llu", (unsigned long long)bytes);
 	return buf;
 }
+
+char *ddvm_format_human(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	unsigned int u = 0;
+	double v = (double)bytes;
+
+	while (v >= 1024 && u < sizeof(unit) / sizeof(unit[0]) - 1) {
+		v /= 1024;
+		u++;
+	}
+	if (!u || v == (double)(uint64_t)v)
+		snprintf(buf, len, "%.0f %s", v, unit[u]);
+	else
+		snprintf(buf, len, "%.1f %s", v, unit[u]);
+	return buf;
+}

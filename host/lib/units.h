@@ -41,6 +41,17 @@ int ddvm_parse_size(const char *s, uint64_t *out, struct ddvm_err *err);
 char *ddvm_format_size(uint64_t bytes, char *buf, size_t len);
 
 /**
+ * ddvm_format_human - write @bytes for people: "512 MiB", "245.0 MiB",
+ *	"8.7 KiB" (one decimal unless exact); not meant to be parsed back.
+ * @bytes: the size
+ * @buf:   where to write
+ * @len:   size of @buf; 16 bytes always suffice
+ *
+ * Return: @buf.
+ */
+char *ddvm_format_human(uint64_t bytes, char *buf, size_t len);
+
+/**
  * ddvm_is_pow2 - whether @v is a power of two (0 is not).
  * @v: the value
  */

@@ -96,4 +96,36 @@ static inline u32 ddvm_blk_req_check(const struct ddvm_blk_req *r,
 	return 0;
 }
 
+/*
+ * ddvm_net_layout_check - does a net layout's data area hold one buffer per
+ * entry of both rings (after ddvm_layout_check accepted the rest)?
+ * Return: 0 or DDVM_ERR_LAYOUT.
+ */
+static inline u32 ddvm_net_layout_check(const struct ddvm_cli_block *c)
+{
+	u64 need = ((u64)c->rings[DDVM_NET_RING_TX].entries +
+		    c->rings[DDVM_NET_RING_RX].entries) * DDVM_NET_BUF_SIZE;
+
+	return c->nr_rings == DDVM_NET_NR_RINGS && c->data_size >= need ? 0 : DDVM_ERR_LAYOUT;
+}
+
+/* Offset in the data area of the buffer of entry @idx of net ring @ring. */
+static inline u64 ddvm_net_buf_off(const struct ddvm_cli_block *c, u32 ring, u32 idx)
+{
+	u64 base = ring == DDVM_NET_RING_RX ?
+		   (u64)c->rings[DDVM_NET_RING_TX].entries * DDVM_NET_BUF_SIZE : 0;
+
+	return base + (u64)(idx & (c->rings[ring].entries - 1)) * DDVM_NET_BUF_SIZE;
+}
+
+/*
+ * ddvm_net_frame_check - may a client's frame of @len bytes go out?
+ * @max_frame: the NIC's MTU plus the Ethernet header (and a VLAN tag)
+ * Return: true if it is at least a header and fits the NIC and a buffer.
+ */
+static inline bool ddvm_net_frame_check(u32 len, u32 max_frame)
+{
+	return len >= DDVM_NET_MIN_FRAME && len <= max_frame && len <= DDVM_NET_BUF_SIZE;
+}
+
 #endif /* _DDVM_CHECK_H */

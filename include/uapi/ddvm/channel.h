@@ -185,13 +185,49 @@ struct ddvm_blk_info {
 	char driver[32];		/* the Linux driver behind it, NUL-terminated */
 };
 
-/* -------------------------------------------------------------- net (v1: reserved) */
+/* -------------------------------------------------------------------- net */
 
+/*
+ * A net channel gives one client one Ethernet address on the DD/OS's NIC.
+ * Frames travel in fixed buffers of DDVM_NET_BUF_SIZE bytes: the data area
+ * holds the TX ring's buffers, then the RX ring's, one per ring entry, so
+ * entry i of a ring always uses buffer i & (entries - 1) of that ring and a
+ * descriptor carries only a length.  A buffer belongs to the ring's
+ * producer until the consumer's index passes its entry.
+ *
+ *   data area: | TX buf 0 | ... | TX buf n-1 | RX buf 0 | ... | RX buf m-1 |
+ *
+ * The DD/OS drops a client's frame (and counts it) when it is shorter than
+ * an Ethernet header, longer than the NIC's MTU allows, or not from the
+ * client's own address; it drops a received frame for a client whose RX
+ * ring is full.  A frame reaches only the client it is addressed to;
+ * broadcast and multicast reach every client.
+ */
+#define DDVM_NET_RING_TX	0	/* client -> server: frames to send */
+#define DDVM_NET_RING_RX	1	/* server -> client: frames received */
+#define DDVM_NET_NR_RINGS	2
+#define DDVM_NET_BUF_SIZE	2048	/* per frame buffer; frames up to 1522 bytes */
+#define DDVM_NET_MIN_FRAME	14	/* an Ethernet header */
+
+struct ddvm_net_desc {
+	__u16 len;		/* bytes of frame in the entry's buffer (no FCS) */
+	__u16 flags;		/* 0 */
+	__u32 rsvd;
+};
+
+/* NIC description and this client's counters in srv.net, valid from WAIT on. */
 struct ddvm_net_info {
-	__u8 mac[6];			/* the client's address */
-	__u16 mtu;
-	__u32 link_up;
-	__u8 rsvd[56];
+	__u8 mac[6];		/* this client's address, fixed by the DD/OS's config */
+	__u16 mtu;		/* of the NIC */
+	__u32 link_up;		/* 1 while the NIC has carrier */
+	__u32 buf_size;		/* DDVM_NET_BUF_SIZE */
+	__u32 rsvd0;
+	__u64 rx_frames;	/* delivered to this client */
+	__u64 rx_dropped;	/* for this client, dropped because its RX ring was full */
+	__u64 tx_frames;	/* sent for this client */
+	__u64 tx_dropped;	/* from this client, dropped as malformed, oversized or spoofed */
+	char ifname[16];	/* the NIC in the DD/OS, NUL-terminated */
+	char driver[32];	/* its Linux driver, NUL-terminated */
 };
 
 /* ------------------------------------------------------------- the header */

@@ -82,4 +82,7 @@ void ddvm_chan_exit(void);
 /* ddvm_blk.c */
 extern const struct ddvm_backend_ops ddvm_blk_ops;
 
+/* ddvm_net.c */
+extern const struct ddvm_backend_ops ddvm_net_ops;
+
 #endif /* _DDVM_H */

@@ -278,6 +278,9 @@ int ddvm_chan_probe(struct pci_dev *pdev, const struct ddvm_export *exp)
 	case DDVM_CHAN_BLK:
 		chan->ops = &ddvm_blk_ops;
 		break;
+	case DDVM_CHAN_NET:
+		chan->ops = &ddvm_net_ops;
+		break;
 	default:
 		return -EINVAL;
 	}

@@ -19,7 +19,7 @@
 
 static char *exports;
 module_param(exports, charp, 0444);
-MODULE_PARM_DESC(exports, "PCI-ADDR=blk:/dev/PATH[,...]: which ivshmem device serves which device");
+MODULE_PARM_DESC(exports, "PCI-ADDR=blk:/dev/PATH or PCI-ADDR=net:IFNAME@MAC[,...]: which ivshmem device serves what");
 
 static struct ddvm_export ddvm_exports[DDVM_MAX_EXPORTS];
 static unsigned int ddvm_nr_exports;
@@ -37,6 +37,9 @@ static int ddvm_parse_one(char *item, struct ddvm_export *exp)
 	target = eq + 1;
 	if (!strncmp(target, "blk:", 4)) {
 		exp->type = DDVM_CHAN_BLK;
+		target += 4;
+	} else if (!strncmp(target, "net:", 4)) {
+		exp->type = DDVM_CHAN_NET;	/* net:IFNAME@CLIENT-MAC */
 		target += 4;
 	} else {
 		return -EINVAL;
@@ -69,7 +72,7 @@ static int ddvm_parse_exports(void)
 		}
 		ret = ddvm_parse_one(item, &ddvm_exports[ddvm_nr_exports]);
 		if (ret) {
-			pr_err("ddvm: bad export '%s' (want PCI-ADDR=blk:PATH)\n", item);
+			pr_err("ddvm: bad export '%s' (want PCI-ADDR=blk:PATH or PCI-ADDR=net:IFNAME@MAC)\n", item);
 			break;
 		}
 		ddvm_nr_exports++;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Strict JSON config loader: every error names the file, the JSON path and what is allowed. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -28,6 +29,13 @@ static const char *const controller_names[] = {
 	[DDVM_CTRL_AHCI] = "ahci",
 };
 
+static const char *const nic_model_names[] = {
+	[DDVM_NIC_E1000] = "e1000",
+	[DDVM_NIC_E1000E] = "e1000e",
+	[DDVM_NIC_VIRTIO_NET] = "virtio-net",
+	[DDVM_NIC_RTL8139] = "rtl8139",
+};
+
 static const char *const accel_names[] = {
 	[DDVM_ACCEL_PREF_AUTO] = "auto",
 	[DDVM_ACCEL_PREF_TCG] = "tcg",
@@ -39,6 +47,65 @@ const char *ddvm_controller_name(enum ddvm_controller c)
 	if ((unsigned int)c >= sizeof(controller_names) / sizeof(controller_names[0]))
 		return "?";
 	return controller_names[c];
+}
+
+const char *ddvm_nic_model_name(enum ddvm_nic_model m)
+{
+	if ((unsigned int)m >= sizeof(nic_model_names) / sizeof(nic_model_names[0]))
+		return "?";
+	return nic_model_names[m];
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int ddvm_parse_mac(const char *s, uint8_t mac[6])
+{
+	int i, hi, lo;
+
+	for (i = 0; i < 6; i++) {
+		hi = hexval(s[i * 3]);
+		lo = hi < 0 ? -1 : hexval(s[i * 3 + 1]);
+		if (lo < 0)
+			return -EINVAL;
+		if (s[i * 3 + 2] != (i < 5 ? ':' : '\0'))
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+const char *ddvm_mac_problem(const uint8_t mac[6])
+{
+	static const uint8_t zero[6];
+
+	/* the I/G bit: a group address can never be one interface's own */
+	if (mac[0] & 1)
+		return "a multicast (group) address";
+	if (!memcmp(mac, zero, 6))
+		return "all zeroes";
+	return NULL;
+}
+
+char *ddvm_format_mac(const uint8_t mac[6], char *buf, size_t len)
+{
+	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
+	return buf;
+}
+
+char *ddvm_tap_name(const char *domain, char *buf, size_t len)
+{
+	snprintf(buf, len, "dd-%s", domain);
+	return buf;
 }
 
 const char *ddvm_accel_pref_name(enum ddvm_accel_pref a)
@@ -297,20 +364,55 @@ static int parse_disk(struct parse_ctx *c, json_t *obj, const char *path,
 	return 0;
 }
 
-static int parse_channel(struct parse_ctx *c, json_t *obj, const char *path,
-			 struct ddvm_channel_cfg *ch)
+/* "mac": a unicast address; 1 when given, 0 when absent. */
+static int get_mac(struct parse_ctx *c, json_t *obj, const char *base, uint8_t mac[6])
 {
-	static const char *const keys[] = { "name", "size", NULL };
+	char p[PATH_LEN], text[32];
+	const char *why;
+	int ret;
+
+	ret = get_string(c, obj, base, "mac", text, sizeof(text));
+	path_key(p, base, "mac");
+	if (ret == -EINVAL && json_is_string(json_object_get(obj, "mac")))
+		return cfg_err(c, p, "bad MAC address (want six hex pairs with colons, "
+			       "e.g. \"52:54:00:aa:bb:cc\")");
+	if (ret <= 0)
+		return ret;
+	if (ddvm_parse_mac(text, mac))
+		return cfg_err(c, p, "bad MAC address \"%s\" (want six hex pairs with colons, "
+			       "e.g. \"52:54:00:aa:bb:cc\")", text);
+	why = ddvm_mac_problem(mac);
+	if (why)
+		return cfg_err(c, p, "%s is %s; an interface needs a unicast address "
+			       "(first byte even, e.g. 02:...)", text, why);
+	return 1;
+}
+
+static int parse_channel(struct parse_ctx *c, json_t *obj, const char *path,
+			 struct ddvm_channel_cfg *ch, enum ddvm_channel_kind kind)
+{
+	static const char *const blk_keys[] = { "name", "size", NULL };
+	static const char *const net_keys[] = { "name", "mac", "size", NULL };
 	char p[PATH_LEN];
 	char a[24], b[24];
 	int ret;
 
-	if ((ret = expect_object(c, obj, path)) || (ret = check_keys(c, obj, path, keys)))
+	memset(ch, 0, sizeof(*ch));
+	ch->kind = kind;
+	if ((ret = expect_object(c, obj, path)) ||
+	    (ret = check_keys(c, obj, path, kind == DDVM_CHANNEL_NET ? net_keys : blk_keys)))
 		return ret;
 	ret = get_name(c, obj, path, "name", ch->name, true);
 	if (ret < 0)
 		return ret;
-	ch->size = DDVM_DEFAULT_CHANNEL_SIZE;
+	if (kind == DDVM_CHANNEL_NET) {
+		ret = get_mac(c, obj, path, ch->mac);
+		if (ret < 0)
+			return ret;
+		ch->mac_given = ret > 0;
+	}
+	ch->size = kind == DDVM_CHANNEL_NET ? DDVM_DEFAULT_NET_CHANNEL_SIZE :
+		   DDVM_DEFAULT_CHANNEL_SIZE;
 	ret = get_size(c, obj, path, "size", &ch->size);
 	if (ret < 0)
 		return ret;
@@ -324,34 +426,189 @@ static int parse_channel(struct parse_ctx *c, json_t *obj, const char *path,
 	return 0;
 }
 
+/*
+ * Append the channels in @arr ("channels" for the disk, "nic.clients" for
+ * the NIC) to @d's.  Names are unique across both lists: they are the
+ * DOMAIN.NAME the clients ask for.
+ */
 static int parse_channels(struct parse_ctx *c, json_t *arr, const char *path,
-			  struct ddvm_domain_cfg *d)
+			  struct ddvm_domain_cfg *d, enum ddvm_channel_kind kind)
 {
+	const char *what = kind == DDVM_CHANNEL_NET ? "clients" : "channels";
+	unsigned int base = d->nr_channels;
 	char p[PATH_LEN];
 	size_t i, j, n;
 	int ret;
 
 	if (!json_is_array(arr))
-		return cfg_err(c, path, "expected an array of channels, got %s", json_kind(arr));
+		return cfg_err(c, path, "expected an array of %s, got %s", what, json_kind(arr));
 	n = json_array_size(arr);
-	if (n < 1 || n > DDVM_MAX_CHANNELS)
-		return cfg_err(c, path, "has %zu channels (allowed: 1 to %d per domain)",
-			       n, DDVM_MAX_CHANNELS);
+	if (n < 1 || n > DDVM_MAX_CHANNELS - base)
+		return cfg_err(c, path, "has %zu %s (allowed: 1 to %u%s; at most %d channels "
+			       "per domain)", n, what, DDVM_MAX_CHANNELS - base,
+			       base ? " beside the disk's channels" : "", DDVM_MAX_CHANNELS);
 	for (i = 0; i < n; i++) {
+		struct ddvm_channel_cfg *ch = &d->channels[base + i];
+
 		path_index(p, path, i);
-		ret = parse_channel(c, json_array_get(arr, i), p, &d->channels[i]);
+		ret = parse_channel(c, json_array_get(arr, i), p, ch, kind);
 		if (ret)
 			return ret;
-		for (j = 0; j < i; j++)
-			if (!strcmp(d->channels[j].name, d->channels[i].name)) {
+		for (j = 0; j < base + i; j++)
+			if (!strcmp(d->channels[j].name, ch->name)) {
 				char q[PATH_LEN];
 
 				path_key(q, p, "name");
+				if (j < base)
+					return cfg_err(c, q, "duplicate channel name \"%s\" (also a "
+						       "channel of the disk)", ch->name);
 				return cfg_err(c, q, "duplicate channel name \"%s\" (also %s[%zu])",
-					       d->channels[i].name, path, j);
+					       ch->name, path, j - base);
 			}
 	}
-	d->nr_channels = (unsigned int)n;
+	d->nr_channels = base + (unsigned int)n;
+	return 0;
+}
+
+/* A namespace name becomes a file under /run/netns and an argument to ip. */
+static bool valid_netns(const char *s)
+{
+	size_t i;
+
+	if (!s[0] || s[0] == '.' || s[0] == '-' || strlen(s) > DDVM_NETNS_MAX)
+		return false;
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || strchr("_.-", s[i])))
+			return false;
+	return true;
+}
+
+/*
+ * "IP/PREFIX", IPv4 or IPv6, prefix explicit (ip's default of /32 would
+ * leave the namespace without a route to the wire).  @family and @addr
+ * receive the parsed address when not NULL.
+ */
+static bool valid_address(const char *s, int *family, unsigned char addr[16])
+{
+	char ip[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(s, '/');
+	unsigned char buf[16];
+	unsigned long prefix;
+	size_t n;
+	char *end;
+	int fam;
+
+	if (!slash || (n = (size_t)(slash - s)) == 0 || n >= sizeof(ip))
+		return false;
+	memcpy(ip, s, n);
+	ip[n] = '\0';
+	fam = strchr(ip, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(fam, ip, buf) != 1)
+		return false;
+	if (slash[1] < '0' || slash[1] > '9' || (slash[1] == '0' && slash[2]))
+		return false;
+	errno = 0;
+	prefix = strtoul(slash + 1, &end, 10);
+	if (*end || errno || prefix > (fam == AF_INET ? 32UL : 128UL))
+		return false;
+	if (family)
+		*family = fam;
+	if (addr) {
+		memset(addr, 0, 16);
+		memcpy(addr, buf, fam == AF_INET ? 4 : 16);
+	}
+	return true;
+}
+
+static int parse_wire(struct parse_ctx *c, json_t *obj, const char *path,
+		      struct ddvm_wire_cfg *w)
+{
+	static const char *const keys[] = { "netns", "address", NULL };
+	char p[PATH_LEN];
+	int ret;
+
+	if ((ret = expect_object(c, obj, path)) || (ret = check_keys(c, obj, path, keys)))
+		return ret;
+	path_key(p, path, "netns");
+	ret = get_string(c, obj, path, "netns", w->netns, sizeof(w->netns));
+	if (ret < 0)
+		return ret;
+	if (!ret)
+		return cfg_err(c, p, "missing (the network namespace the tap is moved into, "
+			       "e.g. \"ddvm-remote\")");
+	if (!valid_netns(w->netns))
+		return cfg_err(c, p, "bad namespace name \"%s\" (1-%d characters from A-Z, a-z, "
+			       "0-9, _, . and -, not starting with . or -)", w->netns,
+			       DDVM_NETNS_MAX);
+	path_key(p, path, "address");
+	ret = get_string(c, obj, path, "address", w->address, sizeof(w->address));
+	if (ret < 0)
+		return ret;
+	if (ret && !valid_address(w->address, NULL, NULL))
+		return cfg_err(c, p, "bad address \"%s\" (want IP/PREFIX, e.g. \"10.77.0.1/24\" "
+			       "or \"fd00:77::1/64\")", w->address);
+	return 0;
+}
+
+static int parse_nic(struct parse_ctx *c, json_t *obj, const char *path,
+		     struct ddvm_domain_cfg *d)
+{
+	static const char *const keys[] = { "model", "mac", "clients", "wire", NULL };
+	struct ddvm_nic_cfg *nic = &d->nic;
+	unsigned int model;
+	char p[PATH_LEN];
+	json_t *v;
+	int ret;
+
+	if ((ret = expect_object(c, obj, path)) || (ret = check_keys(c, obj, path, keys)))
+		return ret;
+	memset(nic, 0, sizeof(*nic));
+	nic->model = DDVM_DEFAULT_NIC_MODEL;
+	ret = parse_enum(c, obj, path, "model", nic_model_names,
+			 sizeof(nic_model_names) / sizeof(nic_model_names[0]), &model);
+	if (ret < 0)
+		return ret;
+	if (ret)
+		nic->model = (enum ddvm_nic_model)model;
+	ret = get_mac(c, obj, path, nic->mac);
+	if (ret < 0)
+		return ret;
+	nic->mac_given = ret > 0;
+	v = json_object_get(obj, "clients");
+	path_key(p, path, "clients");
+	if (v) {
+		ret = parse_channels(c, v, p, d, DDVM_CHANNEL_NET);
+		if (ret)
+			return ret;
+	} else {
+		struct ddvm_channel_cfg *ch;
+		unsigned int i;
+
+		/* one client "c0" by default, like the disk's default channel */
+		if (d->nr_channels >= DDVM_MAX_CHANNELS)
+			return cfg_err(c, p, "missing, and the disk's channels leave no room "
+				       "for a default client (at most %d channels per domain)",
+				       DDVM_MAX_CHANNELS);
+		for (i = 0; i < d->nr_channels; i++)
+			if (!strcmp(d->channels[i].name, DDVM_DEFAULT_CHANNEL))
+				return cfg_err(c, p, "missing; the default client \"%s\" would "
+					       "clash with the disk's channel of that name",
+					       DDVM_DEFAULT_CHANNEL);
+		ch = &d->channels[d->nr_channels++];
+		memset(ch, 0, sizeof(*ch));
+		snprintf(ch->name, sizeof(ch->name), DDVM_DEFAULT_CHANNEL);
+		ch->size = DDVM_DEFAULT_NET_CHANNEL_SIZE;
+		ch->kind = DDVM_CHANNEL_NET;
+	}
+	v = json_object_get(obj, "wire");
+	if (v) {
+		path_key(p, path, "wire");
+		ret = parse_wire(c, v, p, &nic->wire);
+		if (ret)
+			return ret;
+	}
+	d->has_nic = true;
 	return 0;
 }
 
@@ -377,7 +634,7 @@ static int parse_domain(struct parse_ctx *c, json_t *obj, const char *path,
 {
 	static const char *const keys[] = {
 		"name", "memory", "cpus", "boot_timeout", "boot_retries",
-		"disk", "channels", NULL
+		"disk", "channels", "nic", NULL
 	};
 	char p[PATH_LEN];
 	char a[24], b[24];
@@ -412,23 +669,199 @@ static int parse_domain(struct parse_ctx *c, json_t *obj, const char *path,
 			    &d->boot_retries)) < 0)
 		return ret;
 
-	/* the device section: only "disk" exists until the network DD/OS */
+	/* the devices: a disk, a NIC, or both; the disk's channels come first */
 	d->has_disk = false;
+	d->nr_channels = 0;
+	if (!json_object_get(obj, "disk") && !json_object_get(obj, "nic"))
+		return cfg_err(c, path, "missing \"disk\" or \"nic\" (a domain drives a disk, "
+			       "a NIC, or both)");
 	v = json_object_get(obj, "disk");
-	if (!v)
-		return cfg_err(c, path, "missing \"disk\" (a domain drives one device; "
-			       "\"disk\" is the only kind so far)");
-	path_key(p, path, "disk");
-	ret = parse_disk(c, v, p, d);
-	if (ret)
-		return ret;
-
-	v = json_object_get(obj, "channels");
 	if (v) {
-		path_key(p, path, "channels");
-		ret = parse_channels(c, v, p, d);
+		path_key(p, path, "disk");
+		ret = parse_disk(c, v, p, d);
 		if (ret)
 			return ret;
+		v = json_object_get(obj, "channels");
+		path_key(p, path, "channels");
+		if (v) {
+			ret = parse_channels(c, v, p, d, DDVM_CHANNEL_BLK);
+			if (ret)
+				return ret;
+		} else {
+			d->nr_channels = 1;	/* the default "c0" of domain_defaults() */
+		}
+	} else if (json_object_get(obj, "channels")) {
+		path_key(p, path, "channels");
+		return cfg_err(c, p, "are the disk's channels, and this domain has no \"disk\" "
+			       "(a NIC's channels are its \"nic.clients\")");
+	}
+	v = json_object_get(obj, "nic");
+	if (v) {
+		/* the tap dd-NAME must fit in IFNAMSIZ */
+		if (strlen(d->name) > DDVM_NIC_DOMAIN_NAME_MAX) {
+			path_key(p, path, "name");
+			return cfg_err(c, p, "\"%s\" is too long for a domain with a NIC (at most "
+				       "%d characters: its tap dd-%s must fit in 15)", d->name,
+				       DDVM_NIC_DOMAIN_NAME_MAX, d->name);
+		}
+		path_key(p, path, "nic");
+		ret = parse_nic(c, v, p, d);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* -------------------------------------------------------------------- MACs */
+
+/* Where a MAC of the config lives, for messages and for generation. */
+struct mac_slot {
+	uint8_t *mac;
+	bool given;
+	unsigned int dom;
+	int chan;		/* channel index, -1 for the NIC itself */
+};
+
+static void mac_path(char *out, const struct ddvm_config *cfg, const struct mac_slot *m)
+{
+	const struct ddvm_domain_cfg *d = &cfg->domains[m->dom];
+	unsigned int first_net = 0;
+
+	while (first_net < d->nr_channels && d->channels[first_net].kind != DDVM_CHANNEL_NET)
+		first_net++;
+	if (m->chan < 0)
+		path_mark_cut(out, snprintf(out, PATH_LEN, "domains[%u].nic.mac", m->dom));
+	else
+		path_mark_cut(out, snprintf(out, PATH_LEN, "domains[%u].nic.clients[%u].mac",
+					    m->dom, (unsigned int)m->chan - first_net));
+}
+
+/* FNV-1a: small, fixed forever (generated MACs must not change between releases). */
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	while (n--) {
+		h ^= *p++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static bool mac_taken(uint8_t *const *taken, size_t n, const uint8_t mac[6])
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!memcmp(taken[i], mac, 6))
+			return true;
+	return false;
+}
+
+/*
+ * Give every NIC and client without a "mac" one derived from its names, so
+ * it is the same in every run of the same config (a client's address is
+ * what the remote side's ARP cache and tcpdump filters know it by).  Given
+ * MACs must be unique in the whole config; a generated one that would
+ * collide with any other is rehashed until it does not.
+ */
+static int assign_macs(struct parse_ctx *c, struct ddvm_config *cfg)
+{
+	struct mac_slot slots[DDVM_MAX_DOMAINS * (DDVM_MAX_CHANNELS + 1)];
+	uint8_t *taken[DDVM_MAX_DOMAINS * (DDVM_MAX_CHANNELS + 1)];
+	char p[PATH_LEN], q[PATH_LEN], text[18];
+	size_t n = 0, i, j, done;
+	unsigned int di, ci;
+
+	for (di = 0; di < cfg->nr_domains; di++) {
+		struct ddvm_domain_cfg *d = &cfg->domains[di];
+
+		if (!d->has_nic)
+			continue;
+		slots[n++] = (struct mac_slot){ d->nic.mac, d->nic.mac_given, di, -1 };
+		for (ci = 0; ci < d->nr_channels; ci++)
+			if (d->channels[ci].kind == DDVM_CHANNEL_NET)
+				slots[n++] = (struct mac_slot){ d->channels[ci].mac,
+					d->channels[ci].mac_given, di, (int)ci };
+	}
+	for (i = 0; i < n; i++) {
+		if (!slots[i].given)
+			continue;
+		for (j = 0; j < i; j++) {
+			if (!slots[j].given || memcmp(slots[i].mac, slots[j].mac, 6))
+				continue;
+			mac_path(p, cfg, &slots[i]);
+			mac_path(q, cfg, &slots[j]);
+			return cfg_err(c, p, "%s is also %s (every NIC and client needs its own "
+				       "address)", ddvm_format_mac(slots[i].mac, text, sizeof(text)),
+				       q);
+		}
+	}
+	/* generated ones, in config order, each avoiding all given and earlier ones */
+	for (i = 0, done = 0; i < n; i++)
+		if (slots[i].given)
+			taken[done++] = slots[i].mac;
+	for (i = 0; i < n; i++) {
+		const struct ddvm_domain_cfg *d = &cfg->domains[slots[i].dom];
+		const char *cname;
+		uint64_t h = 0xcbf29ce484222325ULL;
+		uint8_t mac[6];
+
+		if (slots[i].given)
+			continue;
+		h = fnv1a(h, d->name, strlen(d->name));
+		if (slots[i].chan < 0) {
+			h = fnv1a(h, "/nic", 4);
+		} else {
+			cname = d->channels[slots[i].chan].name;
+			h = fnv1a(h, ".", 1);
+			h = fnv1a(h, cname, strlen(cname));
+		}
+		for (;;) {
+			mac[0] = DDVM_MAC_PREFIX0;
+			mac[1] = DDVM_MAC_PREFIX1;
+			mac[2] = (uint8_t)(h >> 56);
+			mac[3] = (uint8_t)(h >> 48);
+			mac[4] = (uint8_t)(h >> 40);
+			mac[5] = (uint8_t)(h >> 32);
+			if (!mac_taken(taken, done, mac))
+				break;
+			h = fnv1a(h, "+", 1);
+		}
+		memcpy(slots[i].mac, mac, 6);
+		taken[done++] = slots[i].mac;
+	}
+	return 0;
+}
+
+/* Two wires into one namespace with one address would fight over it. */
+static int check_wires(struct parse_ctx *c, const struct ddvm_config *cfg)
+{
+	unsigned char a[16], b[16];
+	unsigned int i, j;
+	char p[PATH_LEN];
+	int fa, fb;
+
+	for (i = 0; i < cfg->nr_domains; i++) {
+		const struct ddvm_wire_cfg *wi = &cfg->domains[i].nic.wire;
+
+		if (!cfg->domains[i].has_nic || !wi->address[0])
+			continue;
+		valid_address(wi->address, &fa, a);
+		for (j = 0; j < i; j++) {
+			const struct ddvm_wire_cfg *wj = &cfg->domains[j].nic.wire;
+
+			if (!cfg->domains[j].has_nic || !wj->address[0] ||
+			    strcmp(wi->netns, wj->netns))
+				continue;
+			valid_address(wj->address, &fb, b);
+			if (fa == fb && !memcmp(a, b, 16)) {
+				path_mark_cut(p, snprintf(p, PATH_LEN, "domains[%u].nic.wire.address",
+							  i));
+				return cfg_err(c, p, "%s is also domains[%u]'s address in "
+					       "namespace %s", wi->address, j, wi->netns);
+			}
+		}
 	}
 	return 0;
 }
@@ -460,7 +893,8 @@ static int parse_domains(struct parse_ctx *c, json_t *arr, struct ddvm_config *c
 					       d->name, j);
 			}
 			/* two VMs writing one image would corrupt it */
-			if (!strcmp(cfg->domains[j].disk.image, d->disk.image)) {
+			if (d->has_disk && cfg->domains[j].has_disk &&
+			    !strcmp(cfg->domains[j].disk.image, d->disk.image)) {
 				path_key(q, p, "disk.image");
 				return cfg_err(c, q, "image \"%.256s\" is also used by domains[%zu]",
 					       d->disk.image, j);
@@ -468,7 +902,10 @@ static int parse_domains(struct parse_ctx *c, json_t *arr, struct ddvm_config *c
 		}
 	}
 	cfg->nr_domains = (unsigned int)n;
-	return 0;
+	ret = assign_macs(c, cfg);
+	if (ret)
+		return ret;
+	return check_wires(c, cfg);
 }
 
 void ddvm_config_defaults(struct ddvm_config *cfg)

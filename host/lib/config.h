@@ -24,6 +24,9 @@
 #define DDVM_CHANNEL_MIN	(64ULL << 10)
 #define DDVM_CHANNEL_MAX	(1ULL << 30)
 #define DDVM_CPUS_MAX		64
+#define DDVM_NIC_DOMAIN_NAME_MAX 12	/* its tap "dd-NAME" must fit IFNAMSIZ - 1 = 15 */
+#define DDVM_NETNS_MAX		32	/* wire.netns: [A-Za-z0-9_.-], not starting with . or - */
+#define DDVM_ADDRESS_MAX	63	/* wire.address: "IP/PREFIX", IPv4 or IPv6 */
 #define DDVM_BOOT_TIMEOUT_MAX	3600
 #define DDVM_BOOT_RETRIES_MAX	100
 
@@ -45,9 +48,43 @@ struct ddvm_disk_cfg {
 	enum ddvm_controller controller;
 };
 
+enum ddvm_nic_model {
+	DDVM_NIC_E1000,
+	DDVM_NIC_E1000E,
+	DDVM_NIC_VIRTIO_NET,
+	DDVM_NIC_RTL8139,
+};
+
+/* What a channel carries: the domain's disk, or one client's share of its NIC. */
+enum ddvm_channel_kind {
+	DDVM_CHANNEL_BLK,
+	DDVM_CHANNEL_NET,
+};
+
 struct ddvm_channel_cfg {
 	char name[DDVM_NAME_MAX + 1];
 	uint64_t size;			/* shared region bytes, power of two */
+	enum ddvm_channel_kind kind;
+	uint8_t mac[6];			/* net: the client's address (given or generated) */
+	bool mac_given;			/* net: from the config, not generated */
+};
+
+/*
+ * The "remote host" side of a NIC domain's wire: QEMU's tap dd-DOMAIN is
+ * moved into network namespace @netns and given @address there, so tests
+ * and benchmarks have a peer to talk to without touching the host's own
+ * networking.  Empty @netns: the tap stays, down, where QEMU made it.
+ */
+struct ddvm_wire_cfg {
+	char netns[DDVM_NETNS_MAX + 1];
+	char address[DDVM_ADDRESS_MAX + 1];	/* "" = no address */
+};
+
+struct ddvm_nic_cfg {
+	enum ddvm_nic_model model;
+	uint8_t mac[6];			/* the emulated NIC's own address, distinct from clients' */
+	bool mac_given;
+	struct ddvm_wire_cfg wire;
 };
 
 struct ddvm_domain_cfg {
@@ -57,12 +94,15 @@ struct ddvm_domain_cfg {
 	unsigned int boot_timeout;	/* seconds from QEMU start to DDVM-READY */
 	unsigned int boot_retries;	/* further boots after a failed one */
 	/*
-	 * A domain drives one device.  Only block exists now, so has_disk is
-	 * always true after loading; a network domain will add a "nic"
-	 * section beside it.
+	 * A domain drives a disk, a NIC or both (at least one after loading).
+	 * channels[] holds the disk's channels ("channels") first, then one
+	 * per NIC client ("nic.clients"); a channel's index is its PCI slot
+	 * offset, so this order is what the guest sees.
 	 */
 	bool has_disk;
 	struct ddvm_disk_cfg disk;
+	bool has_nic;
+	struct ddvm_nic_cfg nic;
 	unsigned int nr_channels;
 	struct ddvm_channel_cfg channels[DDVM_MAX_CHANNELS];
 };
@@ -88,6 +128,20 @@ struct ddvm_config {
 #define DDVM_DEFAULT_DISK_SIZE		(256ULL << 20)
 #define DDVM_DEFAULT_CHANNEL		"c0"
 #define DDVM_DEFAULT_CHANNEL_SIZE	(64ULL << 20)
+#define DDVM_DEFAULT_NIC_MODEL		DDVM_NIC_E1000
+/*
+ * A net channel: 4096 header + two rings of 256 entries (256-byte control
+ * block + 256 * 8-byte descriptors = 2304 bytes each, 64-aligned) ends at
+ * 8704; the data area starts 4096-aligned at 12288 and holds 2 * 256
+ * buffers of DDVM_NET_BUF_SIZE (2 KiB) = 1 MiB: 1 MiB + 12 KiB in all.
+ * The next power of two (2M) would fit that exactly once; 4M also fits
+ * two rings of 512 (2 MiB + 16 KiB) so a client may double its rings
+ * without a config change.
+ */
+#define DDVM_DEFAULT_NET_CHANNEL_SIZE	(4ULL << 20)
+/* generated MACs: locally administered unicast, 02:dd + 4 bytes of a hash */
+#define DDVM_MAC_PREFIX0		0x02
+#define DDVM_MAC_PREFIX1		0xdd
 
 /**
  * ddvm_config_defaults - fill @cfg with the built-in configuration: one
@@ -148,6 +202,50 @@ bool ddvm_valid_name(const char *s);
  * @c: the controller
  */
 const char *ddvm_controller_name(enum ddvm_controller c);
+
+/**
+ * ddvm_nic_model_name - the config spelling of @m ("e1000", "virtio-net", ...),
+ *	which is also the guest init's ddvm.net= value.
+ * @m: the model
+ */
+const char *ddvm_nic_model_name(enum ddvm_nic_model m);
+
+/**
+ * ddvm_parse_mac - parse "52:54:00:aa:bb:cc" (hex either case, colons).
+ * @s:   the text
+ * @mac: the address
+ *
+ * Return: 0, or -EINVAL when malformed.  Says nothing about the address's
+ * kind: see ddvm_mac_problem().
+ */
+int ddvm_parse_mac(const char *s, uint8_t mac[6]);
+
+/**
+ * ddvm_mac_problem - why @mac cannot be a client's or a NIC's address:
+ *	"multicast", "all zeroes", or NULL when it is a usable unicast one.
+ * @mac: the address
+ */
+const char *ddvm_mac_problem(const uint8_t mac[6]);
+
+/**
+ * ddvm_format_mac - @mac as "02:dd:12:34:56:78" (lower case).
+ * @mac: the address
+ * @buf: where to write; 18 bytes suffice
+ * @len: size of @buf
+ *
+ * Return: @buf.
+ */
+char *ddvm_format_mac(const uint8_t mac[6], char *buf, size_t len);
+
+/**
+ * ddvm_tap_name - the host tap of NIC domain @domain: "dd-DOMAIN".
+ * @domain: the domain name (at most DDVM_NIC_DOMAIN_NAME_MAX characters)
+ * @buf:    where to write; 16 bytes (IFNAMSIZ) suffice
+ * @len:    size of @buf
+ *
+ * Return: @buf.
+ */
+char *ddvm_tap_name(const char *domain, char *buf, size_t len);
 
 /**
  * ddvm_accel_pref_name - the config spelling of @a ("auto", "tcg", "kvm").

@@ -26,6 +26,20 @@ static const char *const devpaths[] = {
 	[DDVM_CTRL_AHCI] = "/dev/sda",
 };
 
+static const char *const nic_devices[] = {
+	[DDVM_NIC_E1000] = "e1000",
+	[DDVM_NIC_E1000E] = "e1000e",
+	[DDVM_NIC_VIRTIO_NET] = "virtio-net-pci",
+	[DDVM_NIC_RTL8139] = "rtl8139",
+};
+
+const char *ddvm_nic_qemu_device(enum ddvm_nic_model m)
+{
+	if ((unsigned int)m >= sizeof(nic_devices) / sizeof(nic_devices[0]))
+		return "?";
+	return nic_devices[m];
+}
+
 const char *ddvm_controller_devpath(enum ddvm_controller c)
 {
 	if ((unsigned int)c >= sizeof(devpaths) / sizeof(devpaths[0]))
@@ -149,22 +163,56 @@ static int add_disk(struct ddvm_argv *a, const struct ddvm_domain_cfg *dom)
 	return -EINVAL;
 }
 
+/*
+ * The tap QEMU creates for the NIC, and the NIC itself.  The NIC's own MAC
+ * is never a client's: the DD/OS hands frames to clients by destination
+ * MAC, and the NIC's address is the DD/OS's, not theirs.
+ */
+static int add_nic(struct ddvm_argv *a, const struct ddvm_domain_cfg *dom)
+{
+	char tap[16], mac[18];
+
+	return argv_add(a, "-netdev", NULL) ||
+	       argv_addf(a, "tap,id=nic,ifname=%s,script=no,downscript=no",
+			 ddvm_tap_name(dom->name, tap, sizeof(tap))) ||
+	       argv_add(a, "-device", NULL) ||
+	       argv_addf(a, "%s,netdev=nic,mac=%s,addr=0x%x", ddvm_nic_qemu_device(dom->nic.model),
+			 ddvm_format_mac(dom->nic.mac, mac, sizeof(mac)), DDVM_NIC_PCI_SLOT) ?
+	       -ENOMEM : 0;
+}
+
 /* The kernel command line: the guest init's contract (guest/init/init). */
 static char *kernel_cmdline(const struct ddvm_domain_cfg *dom)
 {
 	const char *dev = ddvm_controller_devpath(dom->disk.controller);
 	char exports[DDVM_MAX_CHANNELS * 48] = "";
-	char pci[16];
+	char devs[64] = "";
+	char pci[16], mac[18];
 	size_t off = 0;
 	unsigned int i;
 	char *s;
 
-	for (i = 0; i < dom->nr_channels; i++)
-		off += (size_t)snprintf(exports + off, sizeof(exports) - off, "%s%s=blk:%s",
-					i ? "," : "", ddvm_channel_pci_addr(i, pci, sizeof(pci)),
-					dev);
-	if (asprintf(&s, "console=ttyS0 loglevel=5 panic=-1 ddvm.disk=%s ddvm.exports=%s",
-		     ddvm_controller_name(dom->disk.controller), exports) < 0)
+	for (i = 0; i < dom->nr_channels; i++) {
+		const struct ddvm_channel_cfg *ch = &dom->channels[i];
+
+		ddvm_channel_pci_addr(i, pci, sizeof(pci));
+		if (ch->kind == DDVM_CHANNEL_NET)
+			off += (size_t)snprintf(exports + off, sizeof(exports) - off,
+						"%s%s=net:" DDVM_NIC_GUEST_IFNAME "@%s",
+						i ? "," : "", pci,
+						ddvm_format_mac(ch->mac, mac, sizeof(mac)));
+		else
+			off += (size_t)snprintf(exports + off, sizeof(exports) - off,
+						"%s%s=blk:%s", i ? "," : "", pci, dev);
+	}
+	if (dom->has_disk)
+		snprintf(devs, sizeof(devs), " ddvm.disk=%s",
+			 ddvm_controller_name(dom->disk.controller));
+	if (dom->has_nic)
+		snprintf(devs + strlen(devs), sizeof(devs) - strlen(devs), " ddvm.net=%s",
+			 ddvm_nic_model_name(dom->nic.model));
+	if (asprintf(&s, "console=ttyS0 loglevel=5 panic=-1%s ddvm.exports=%s", devs,
+		     exports) < 0)
 		return NULL;
 	return s;
 }
@@ -180,7 +228,7 @@ int ddvm_qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
 	unsigned int i;
 	int ret;
 
-	if (!dom->has_disk)
+	if (!dom->has_disk && !dom->has_nic)
 		return ddvm_errf(err, -EINVAL, "domain %s: no device to drive", dom->name);
 	cpu = accel->kind == DDVM_ACCEL_KVM ? KVM_CPU : TCG_CPU;
 
@@ -216,9 +264,16 @@ int ddvm_qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
 	if (ret || argv_add(&a, "-device", "pvpanic-pci", NULL))
 		goto out_nomem;
 
-	ret = add_disk(&a, dom);
-	if (ret)
-		goto out_nomem;
+	if (dom->has_disk) {
+		ret = add_disk(&a, dom);
+		if (ret)
+			goto out_nomem;
+	}
+	if (dom->has_nic) {
+		ret = add_nic(&a, dom);
+		if (ret)
+			goto out_nomem;
+	}
 
 	for (i = 0; i < dom->nr_channels; i++) {
 		ret = ddvm_hub_socket_path(path, sizeof(path), run_dir, dom->name,
@@ -247,7 +302,8 @@ out_free:
 }
 
 int ddvm_hub_argv(struct ddvm_argv *out, const struct ddvm_config *cfg, const char *exe,
-		  int ready_fd, const char *run_dir, struct ddvm_err *err)
+		  int ready_fd, const int (*region_fds)[DDVM_MAX_CHANNELS],
+		  const char *run_dir, struct ddvm_err *err)
 {
 	struct ddvm_argv a = { 0 };
 	char path[DDVM_SOCK_PATH_MAX], size[24];
@@ -268,8 +324,11 @@ int ddvm_hub_argv(struct ddvm_argv *out, const struct ddvm_config *cfg, const ch
 						   d->channels[j].name, err);
 			if (ret)
 				goto out_free;
-			if (argv_addf(&a, "%s.%s=%s", d->name, d->channels[j].name,
-				      ddvm_format_size(d->channels[j].size, size, sizeof(size))))
+			ddvm_format_size(d->channels[j].size, size, sizeof(size));
+			if (region_fds ?
+			    argv_addf(&a, "%s.%s=%s@fd:%d", d->name, d->channels[j].name, size,
+				      region_fds[i][j]) :
+			    argv_addf(&a, "%s.%s=%s", d->name, d->channels[j].name, size))
 				goto out_nomem;
 		}
 	}

@@ -7,6 +7,9 @@
  * The guest finds its exports by PCI address, so the layout is fixed:
  *   00:08.0            the disk controller (virtio-blk or nvme; AHCI is
  *                      q35's built-in 00:1f.2)
+ *   00:09.0            the NIC (e1000, e1000e, virtio-net-pci, rtl8139),
+ *                      backed by tap dd-DOMAIN that QEMU creates; the
+ *                      guest's only NIC, so it is eth0
  *   00:10.0 + i        the ivshmem-doorbell device of channel i (0..7)
  */
 #ifndef DDVM_QEMU_ARGS_H
@@ -21,6 +24,8 @@
 #define DDVM_QEMU_BINARY	"qemu-system-x86_64"
 #define DDVM_QEMU_ENV		"DDVM_QEMU"	/* overrides the binary */
 #define DDVM_DISK_PCI_SLOT	0x08
+#define DDVM_NIC_PCI_SLOT	0x09
+#define DDVM_NIC_GUEST_IFNAME	"eth0"
 #define DDVM_CHANNEL_PCI_SLOT	0x10
 /* doorbell eventfds per peer: QEMU's vectors= and the hub's --vectors */
 #define DDVM_CHANNEL_VECTORS	1
@@ -46,6 +51,9 @@ struct ddvm_argv {
  *
  * Return: 0, -ENAMETOOLONG (a socket path too long), -EINVAL (a domain
  * without a device), -ENOMEM.
+ *
+ * A NIC domain's NIC is backed by "-netdev tap,ifname=dd-DOMAIN": QEMU
+ * creates the tap (which needs CAP_NET_ADMIN), and it goes away with QEMU.
  */
 int ddvm_qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
 		   const struct ddvm_domain_cfg *dom, const struct ddvm_accel *accel,
@@ -54,17 +62,27 @@ int ddvm_qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
 /**
  * ddvm_hub_argv - the hub's command line: every channel of every domain,
  *	named DOMAIN.CHANNEL, listening in RUN/hub.
- * @out:      filled; free with ddvm_argv_free()
- * @cfg:      the config
- * @exe:      the ddvm binary (the supervisor passes "/proc/self/exe")
- * @ready_fd: the descriptor the hub writes "ready\n" to
- * @run_dir:  the run directory
- * @err:      what failed
+ * @out:        filled; free with ddvm_argv_free()
+ * @cfg:        the config
+ * @exe:        the ddvm binary (the supervisor passes "/proc/self/exe")
+ * @ready_fd:   the descriptor the hub writes "ready\n" to
+ * @region_fds: per domain and channel, the region's memfd the hub inherits
+ *		("NAME=SIZE@fd:N"); NULL: the hub makes its own ("NAME=SIZE")
+ * @run_dir:    the run directory
+ * @err:        what failed
  *
  * Return: 0 or -ENOMEM/-ENAMETOOLONG.
  */
 int ddvm_hub_argv(struct ddvm_argv *out, const struct ddvm_config *cfg, const char *exe,
-		  int ready_fd, const char *run_dir, struct ddvm_err *err);
+		  int ready_fd, const int (*region_fds)[DDVM_MAX_CHANNELS],
+		  const char *run_dir, struct ddvm_err *err);
+
+/**
+ * ddvm_nic_qemu_device - QEMU's device for NIC model @m: "e1000",
+ *	"e1000e", "virtio-net-pci" or "rtl8139".
+ * @m: the model
+ */
+const char *ddvm_nic_qemu_device(enum ddvm_nic_model m);
 
 /**
  * ddvm_argv_free - free @a's strings and array; @a may be zeroed or

@@ -366,7 +366,7 @@ static int start_hub(struct sv *sv, struct ddvm_err *err)
 		ret = ddvm_errf(err, -errno, "pipe: %s", strerror(errno));
 		goto out_log;
 	}
-	ret = ddvm_hub_argv(&a, sv->cfg, sv->o->exe, rp[1], sv->run_dir, err);
+	ret = ddvm_hub_argv(&a, sv->cfg, sv->o->exe, rp[1], NULL, sv->run_dir, err);
 	if (ret)
 		goto out_pipe;
 	sp.argv = a.argv;
@@ -1178,7 +1178,7 @@ int ddvm_supervisor_preflight(const struct ddvm_config *cfg, struct ddvm_err *er
 		return ddvm_errf(err, ret, "%s not found in PATH (Debian package qemu-system-x86)",
 				 qemu);
 	/* socket paths: building the command lines checks them all */
-	ret = ddvm_hub_argv(&a, cfg, "ddvm", 3, cfg->run_dir, err);
+	ret = ddvm_hub_argv(&a, cfg, "ddvm", 3, NULL, cfg->run_dir, err);
 	ddvm_argv_free(&a);
 	if (ret)
 		return ret;

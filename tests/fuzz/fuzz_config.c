@@ -19,7 +19,10 @@ static void check_invariants(void)
 	for (i = 0; i < cfg.nr_domains; i++) {
 		const struct ddvm_domain_cfg *d = &cfg.domains[i];
 
-		if (!ddvm_valid_name(d->name) || !d->has_disk)
+		if (!ddvm_valid_name(d->name) || (!d->has_disk && !d->has_nic))
+			abort();
+		if (d->has_nic && (strlen(d->name) > DDVM_NIC_DOMAIN_NAME_MAX ||
+				   d->nic.model > DDVM_NIC_RTL8139 || ddvm_mac_problem(d->nic.mac)))
 			abort();
 		if (d->memory < DDVM_MEMORY_MIN || d->memory > DDVM_MEMORY_MAX)
 			abort();
@@ -34,6 +37,13 @@ static void check_invariants(void)
 
 			if (!ddvm_valid_name(c->name) || !ddvm_is_pow2(c->size) ||
 			    c->size < DDVM_CHANNEL_MIN || c->size > DDVM_CHANNEL_MAX)
+				abort();
+			/* a net channel needs a NIC and its own unicast MAC */
+			if (c->kind == DDVM_CHANNEL_NET &&
+			    (!d->has_nic || ddvm_mac_problem(c->mac) ||
+			     !memcmp(c->mac, d->nic.mac, 6)))
+				abort();
+			if (c->kind == DDVM_CHANNEL_BLK && !d->has_disk)
 				abort();
 		}
 		for (j = 0; j < i; j++)

@@ -154,7 +154,7 @@ static void test_syntax_errors(void **state)
 static void test_unknown_keys(void **state)
 {
 	expect_error("{\"runn_dir\": \"x\"}", "(top level)", "runn_dir", "allowed:", "run_dir", NULL);
-	expect_error(D(",\"nic\":{}"), "domains[0]", "\"nic\"", "allowed:", NULL);
+	expect_error(D(",\"usb\":{}"), "domains[0]", "\"usb\"", "allowed:", "nic", NULL);
 	expect_error("{\"domains\":[{\"name\":\"d\",\"disk\":{\"img\":\"x\"}}]}",
 		     "domains[0].disk", "\"img\"", "image", NULL);
 	expect_error(D(",\"channels\":[{\"name\":\"c\",\"bytes\":\"64M\"}]"),
@@ -237,7 +237,8 @@ static void test_bad_values(void **state)
 		       "{\"name\":\"h\"},{\"name\":\"i\"}]"),
 		     "domains[0].channels", "9 channels", "1 to 8", NULL);
 	expect_error("{\"domains\":[]}", "domains", "1 to", NULL);
-	expect_error("{\"domains\":[{\"name\":\"d\"}]}", "domains[0]", "missing \"disk\"", NULL);
+	expect_error("{\"domains\":[{\"name\":\"d\"}]}", "domains[0]", "missing \"disk\" or \"nic\"",
+		     NULL);
 	expect_error("{\"domains\":[{\"name\":\"a\",\"disk\":{\"image\":\"x.img\"}},"
 		     "{\"name\":\"b\",\"disk\":{\"image\":\"x.img\"}}]}",
 		     "domains[1].disk.image", "domains[0]", NULL);
@@ -251,6 +252,250 @@ static void test_eight_channels_ok(void **state)
 				 "{\"name\":\"d\"},{\"name\":\"e\"},{\"name\":\"f\"},{\"name\":\"g\"},"
 				 "{\"name\":\"h\"}]"), &err), 0);
 	assert_int_equal(cfg.domains[0].nr_channels, 8);
+}
+
+/* A NIC domain: model, clients with given and generated MACs, the wire. */
+#define N(body) "{\"domains\":[{\"name\":\"n\",\"nic\":{" body "}}]}"
+
+static void mac_equal(const uint8_t *mac, const char *want)
+{
+	char buf[18];
+
+	assert_string_equal(ddvm_format_mac(mac, buf, sizeof(buf)), want);
+}
+
+static void test_nic_domain(void **state)
+{
+	static const char json[] =
+		"{\"domains\":[{\"name\":\"net0\",\"nic\":{\"model\":\"e1000\",\"clients\":["
+		"{\"name\":\"c0\"},{\"name\":\"c1\",\"mac\":\"52:54:00:AA:bb:cc\"},"
+		"{\"name\":\"big\",\"size\":\"16M\"}],"
+		"\"wire\":{\"netns\":\"ddvm-remote\",\"address\":\"10.77.0.1/24\"}}}]}";
+	const struct ddvm_domain_cfg *d;
+	struct ddvm_err err;
+	char tap[16];
+	unsigned int i;
+
+	assert_int_equal(parse(json, &err), 0);
+	d = &cfg.domains[0];
+	assert_false(d->has_disk);
+	assert_true(d->has_nic);
+	assert_int_equal(d->nic.model, DDVM_NIC_E1000);
+	assert_int_equal(d->nr_channels, 3);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(d->channels[i].kind, DDVM_CHANNEL_NET);
+	assert_string_equal(d->channels[0].name, "c0");
+	/* 2 x 256 buffers of 2 KiB + rings fit, with room for 512-entry rings */
+	assert_int_equal(d->channels[0].size, DDVM_DEFAULT_NET_CHANNEL_SIZE);
+	assert_int_equal(DDVM_DEFAULT_NET_CHANNEL_SIZE, 4ULL << 20);
+	assert_int_equal(d->channels[2].size, 16ULL << 20);
+	assert_false(d->channels[0].mac_given);
+	assert_true(d->channels[1].mac_given);
+	mac_equal(d->channels[1].mac, "52:54:00:aa:bb:cc");
+	/* generated: locally administered unicast 02:dd:... */
+	assert_int_equal(d->channels[0].mac[0], 0x02);
+	assert_int_equal(d->channels[0].mac[1], 0xdd);
+	assert_int_equal(d->nic.mac[0], 0x02);
+	assert_null(ddvm_mac_problem(d->channels[0].mac));
+	assert_memory_not_equal(d->channels[0].mac, d->channels[2].mac, 6);
+	assert_memory_not_equal(d->nic.mac, d->channels[0].mac, 6);
+	assert_memory_not_equal(d->nic.mac, d->channels[2].mac, 6);
+	assert_string_equal(d->nic.wire.netns, "ddvm-remote");
+	assert_string_equal(d->nic.wire.address, "10.77.0.1/24");
+	assert_string_equal(ddvm_tap_name(d->name, tap, sizeof(tap)), "dd-net0");
+	assert_string_equal(ddvm_nic_model_name(DDVM_NIC_VIRTIO_NET), "virtio-net");
+	assert_string_equal(ddvm_nic_model_name(DDVM_NIC_RTL8139), "rtl8139");
+
+	/* defaults: e1000, one client c0, no wire */
+	assert_int_equal(parse(N(""), &err), 0);
+	d = &cfg.domains[0];
+	assert_int_equal(d->nic.model, DDVM_NIC_E1000);
+	assert_int_equal(d->nr_channels, 1);
+	assert_string_equal(d->channels[0].name, "c0");
+	assert_int_equal(d->channels[0].kind, DDVM_CHANNEL_NET);
+	assert_string_equal(d->nic.wire.netns, "");
+	assert_int_equal(parse(N("\"model\":\"virtio-net\",\"wire\":{\"netns\":\"x\"}"), &err), 0);
+	assert_int_equal(cfg.domains[0].nic.model, DDVM_NIC_VIRTIO_NET);
+	assert_string_equal(cfg.domains[0].nic.wire.address, "");
+	assert_int_equal(parse(N("\"wire\":{\"netns\":\"r\",\"address\":\"fd00:77::1/64\"}"), &err), 0);
+	assert_int_equal(parse(N("\"mac\":\"02:00:00:00:00:01\""), &err), 0);
+	mac_equal(cfg.domains[0].nic.mac, "02:00:00:00:00:01");
+}
+
+/* Both devices: the disk's channels first (PCI order), names unique across both. */
+static void test_nic_and_disk(void **state)
+{
+	struct ddvm_err err;
+	const struct ddvm_domain_cfg *d;
+
+	assert_int_equal(parse("{\"domains\":[{\"name\":\"both\",\"disk\":{},"
+			       "\"channels\":[{\"name\":\"b0\"},{\"name\":\"b1\"}],"
+			       "\"nic\":{\"model\":\"rtl8139\",\"clients\":[{\"name\":\"n0\"}]}}]}",
+			       &err), 0);
+	d = &cfg.domains[0];
+	assert_true(d->has_disk && d->has_nic);
+	assert_int_equal(d->nr_channels, 3);
+	assert_int_equal(d->channels[0].kind, DDVM_CHANNEL_BLK);
+	assert_int_equal(d->channels[1].kind, DDVM_CHANNEL_BLK);
+	assert_int_equal(d->channels[2].kind, DDVM_CHANNEL_NET);
+	assert_string_equal(d->channels[2].name, "n0");
+	assert_int_equal(d->channels[0].size, DDVM_DEFAULT_CHANNEL_SIZE);
+
+	/* the disk's default channel c0 plus the NIC's default client: a clash */
+	expect_error("{\"domains\":[{\"name\":\"b\",\"disk\":{},\"nic\":{}}]}",
+		     "domains[0].nic.clients", "clash", "c0", NULL);
+	expect_error("{\"domains\":[{\"name\":\"b\",\"disk\":{},"
+		     "\"nic\":{\"clients\":[{\"name\":\"x\"},{\"name\":\"c0\"}]}}]}",
+		     "domains[0].nic.clients[1].name", "duplicate", "disk", NULL);
+	expect_error("{\"domains\":[{\"name\":\"b\",\"disk\":{},\"channels\":[{\"name\":\"a\"},"
+		     "{\"name\":\"b\"},{\"name\":\"c\"},{\"name\":\"d\"},{\"name\":\"e\"},"
+		     "{\"name\":\"f\"}],\"nic\":{\"clients\":[{\"name\":\"g\"},{\"name\":\"h\"},"
+		     "{\"name\":\"i\"}]}}]}",
+		     "domains[0].nic.clients", "3 clients", "1 to 2", "8 channels", NULL);
+	/* two domains, one with a disk only: images are checked only where there are disks */
+	assert_int_equal(parse("{\"domains\":[{\"name\":\"a\",\"nic\":{}},"
+			       "{\"name\":\"b\",\"nic\":{}},{\"name\":\"c\",\"disk\":{}}]}", &err),
+			 0);
+	assert_memory_not_equal(cfg.domains[0].channels[0].mac, cfg.domains[1].channels[0].mac, 6);
+}
+
+/* Generated MACs are a function of the names: the same in every run. */
+static void test_mac_generation(void **state)
+{
+	static const char json[] =
+		"{\"domains\":[{\"name\":\"net0\",\"nic\":{\"clients\":[{\"name\":\"c0\"},"
+		"{\"name\":\"c1\"}]}}]}";
+	uint8_t c0[6], c1[6], nic[6];
+	struct ddvm_err err;
+	char text[64];
+
+	assert_int_equal(parse(json, &err), 0);
+	memcpy(c0, cfg.domains[0].channels[0].mac, 6);
+	memcpy(c1, cfg.domains[0].channels[1].mac, 6);
+	memcpy(nic, cfg.domains[0].nic.mac, 6);
+	assert_memory_not_equal(c0, c1, 6);
+	assert_int_equal(parse(json, &err), 0);
+	assert_memory_equal(c0, cfg.domains[0].channels[0].mac, 6);
+	assert_memory_equal(c1, cfg.domains[0].channels[1].mac, 6);
+	assert_memory_equal(nic, cfg.domains[0].nic.mac, 6);
+	/* a client's MAC does not depend on its position or on other clients */
+	assert_int_equal(parse("{\"domains\":[{\"name\":\"net0\",\"nic\":{\"clients\":["
+			       "{\"name\":\"zz\"},{\"name\":\"c1\"}]}}]}", &err), 0);
+	assert_memory_equal(c1, cfg.domains[0].channels[1].mac, 6);
+	/* a given MAC equal to what c1 would get pushes c1 elsewhere, uniquely */
+	snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x", c1[0], c1[1], c1[2], c1[3],
+		 c1[4], c1[5]);
+	{
+		char j[512];
+
+		snprintf(j, sizeof(j), "{\"domains\":[{\"name\":\"net0\",\"nic\":{\"clients\":["
+			 "{\"name\":\"c0\",\"mac\":\"%s\"},{\"name\":\"c1\"}]}}]}", text);
+		assert_int_equal(parse(j, &err), 0);
+	}
+	assert_memory_equal(c1, cfg.domains[0].channels[0].mac, 6);
+	assert_memory_not_equal(c1, cfg.domains[0].channels[1].mac, 6);
+	assert_null(ddvm_mac_problem(cfg.domains[0].channels[1].mac));
+}
+
+static void test_nic_errors(void **state)
+{
+	expect_error(N("\"model\":\"ne2000\""), "domains[0].nic.model", "\"ne2000\"",
+		     "e1000, e1000e, virtio-net, rtl8139", NULL);
+	expect_error(N("\"speed\":1"), "domains[0].nic", "\"speed\"", "allowed:", "clients", NULL);
+	expect_error(N("\"clients\":[{\"name\":\"c\",\"ip\":\"x\"}]"),
+		     "domains[0].nic.clients[0]", "\"ip\"", "mac", NULL);
+	expect_error(N("\"clients\":[]"), "domains[0].nic.clients", "0 clients", NULL);
+	expect_error(N("\"clients\":{}"), "domains[0].nic.clients", "expected an array", NULL);
+	expect_error(N("\"clients\":[{\"name\":\"c\"},{\"name\":\"c\"}]"),
+		     "domains[0].nic.clients[1].name", "duplicate", NULL);
+	expect_error(N("\"clients\":[{\"name\":\"c\",\"size\":\"3M\"}]"),
+		     "domains[0].nic.clients[0].size", "power of two", NULL);
+	/* MACs */
+	expect_error(N("\"clients\":[{\"name\":\"c\",\"mac\":\"01:00:5e:00:00:01\"}]"),
+		     "domains[0].nic.clients[0].mac", "multicast", NULL);
+	expect_error(N("\"clients\":[{\"name\":\"c\",\"mac\":\"ff:ff:ff:ff:ff:ff\"}]"),
+		     "domains[0].nic.clients[0].mac", "multicast", NULL);
+	expect_error(N("\"clients\":[{\"name\":\"c\",\"mac\":\"00:00:00:00:00:00\"}]"),
+		     "domains[0].nic.clients[0].mac", "all zeroes", NULL);
+	expect_error(N("\"clients\":[{\"name\":\"c\",\"mac\":\"52:54:00:aa:bb\"}]"),
+		     "domains[0].nic.clients[0].mac", "bad MAC", NULL);
+	expect_error(N("\"clients\":[{\"name\":\"c\",\"mac\":\"52:54:00:aa:bb:cc:dd\"}]"),
+		     "domains[0].nic.clients[0].mac", "bad MAC", NULL);
+	expect_error(N("\"clients\":[{\"name\":\"c\",\"mac\":\"52-54-00-aa-bb-cc\"}]"),
+		     "domains[0].nic.clients[0].mac", "bad MAC", NULL);
+	expect_error(N("\"clients\":[{\"name\":\"c\",\"mac\":\"5g:54:00:aa:bb:cc\"}]"),
+		     "domains[0].nic.clients[0].mac", "bad MAC", NULL);
+	expect_error(N("\"clients\":[{\"name\":\"c\",\"mac\":\"\"}]"),
+		     "domains[0].nic.clients[0].mac", "bad MAC", NULL);
+	expect_error(N("\"clients\":[{\"name\":\"c\",\"mac\":\"52:54:00:aa:bb:cc:00:00:00:00:00:00:00:00\"}]"),
+		     "domains[0].nic.clients[0].mac", "bad MAC", NULL);
+	expect_error(N("\"clients\":[{\"name\":\"c\",\"mac\":5}]"),
+		     "domains[0].nic.clients[0].mac", "expected a string", NULL);
+	expect_error(N("\"mac\":\"03:00:00:00:00:01\""), "domains[0].nic.mac", "multicast", NULL);
+	expect_error(N("\"clients\":[{\"name\":\"a\",\"mac\":\"52:54:00:00:00:01\"},"
+		       "{\"name\":\"b\",\"mac\":\"52:54:00:00:00:01\"}]"),
+		     "domains[0].nic.clients[1].mac", "52:54:00:00:00:01",
+		     "also domains[0].nic.clients[0].mac", NULL);
+	expect_error(N("\"mac\":\"52:54:00:00:00:01\",\"clients\":[{\"name\":\"a\","
+		       "\"mac\":\"52:54:00:00:00:01\"}]"),
+		     "domains[0].nic.clients[0].mac", "also domains[0].nic.mac", NULL);
+	expect_error("{\"domains\":[{\"name\":\"a\",\"nic\":{\"clients\":[{\"name\":\"c\","
+		     "\"mac\":\"52:54:00:00:00:01\"}]}},{\"name\":\"b\",\"disk\":{},\"nic\":{"
+		     "\"clients\":[{\"name\":\"x\"},{\"name\":\"c\",\"mac\":\"52:54:00:00:00:01\"}]}}]}",
+		     "domains[1].nic.clients[1].mac", "also domains[0].nic.clients[0].mac", NULL);
+	/* the domain and its channels */
+	expect_error("{\"domains\":[{\"name\":\"n\",\"nic\":{},\"channels\":[{\"name\":\"c\"}]}]}",
+		     "domains[0].channels", "no \"disk\"", "nic.clients", NULL);
+	expect_error("{\"domains\":[{\"name\":\"abcdefghijklm\",\"nic\":{}}]}",
+		     "domains[0].name", "too long", "12", "dd-abcdefghijklm", NULL);
+	expect_error("{\"domains\":[{\"name\":\"n\",\"nic\":[]}]}", "domains[0].nic",
+		     "expected an object", NULL);
+	/* the wire */
+	expect_error(N("\"wire\":{}"), "domains[0].nic.wire.netns", "missing", NULL);
+	expect_error(N("\"wire\":{\"netns\":\"a\",\"mtu\":1}"), "domains[0].nic.wire",
+		     "\"mtu\"", NULL);
+	expect_error(N("\"wire\":{\"netns\":\"../etc\"}"), "domains[0].nic.wire.netns",
+		     "bad namespace name", NULL);
+	expect_error(N("\"wire\":{\"netns\":\"a/b\"}"), "domains[0].nic.wire.netns",
+		     "bad namespace name", NULL);
+	expect_error(N("\"wire\":{\"netns\":\"-n\"}"), "domains[0].nic.wire.netns",
+		     "bad namespace name", NULL);
+	expect_error(N("\"wire\":{\"netns\":\"x23456789012345678901234567890123\"}"),
+		     "domains[0].nic.wire.netns", NULL);
+	expect_error(N("\"wire\":{\"netns\":\"r\",\"address\":\"10.77.0.1\"}"),
+		     "domains[0].nic.wire.address", "IP/PREFIX", NULL);
+	expect_error(N("\"wire\":{\"netns\":\"r\",\"address\":\"10.77.0.1/33\"}"),
+		     "domains[0].nic.wire.address", "IP/PREFIX", NULL);
+	expect_error(N("\"wire\":{\"netns\":\"r\",\"address\":\"10.77.0.1/2x\"}"),
+		     "domains[0].nic.wire.address", NULL);
+	expect_error(N("\"wire\":{\"netns\":\"r\",\"address\":\"10.77.0.1/-1\"}"),
+		     "domains[0].nic.wire.address", NULL);
+	expect_error(N("\"wire\":{\"netns\":\"r\",\"address\":\"10.77.0/24\"}"),
+		     "domains[0].nic.wire.address", NULL);
+	expect_error(N("\"wire\":{\"netns\":\"r\",\"address\":\"fd00::1/129\"}"),
+		     "domains[0].nic.wire.address", NULL);
+	expect_error(N("\"wire\":{\"netns\":\"r\",\"address\":\"host/24\"}"),
+		     "domains[0].nic.wire.address", NULL);
+	expect_error(N("\"wire\":{\"netns\":\"r\",\"address\":\"/24\"}"),
+		     "domains[0].nic.wire.address", NULL);
+	expect_error("{\"domains\":[{\"name\":\"a\",\"nic\":{\"wire\":{\"netns\":\"r\","
+		     "\"address\":\"10.0.0.1/24\"}}},{\"name\":\"b\",\"nic\":{\"wire\":{"
+		     "\"netns\":\"r\",\"address\":\"10.0.0.1/16\"}}}]}",
+		     "domains[1].nic.wire.address", "also domains[0]", NULL);
+}
+
+static void test_mac_helpers(void **state)
+{
+	uint8_t mac[6];
+	char buf[18];
+
+	assert_int_equal(ddvm_parse_mac("02:DD:0a:0B:ff:00", mac), 0);
+	assert_string_equal(ddvm_format_mac(mac, buf, sizeof(buf)), "02:dd:0a:0b:ff:00");
+	assert_int_equal(ddvm_parse_mac("02:dd:0a:0b:ff:0", mac), -EINVAL);
+	assert_int_equal(ddvm_parse_mac("02:dd:0a:0b:ff:00 ", mac), -EINVAL);
+	assert_int_equal(ddvm_parse_mac("", mac), -EINVAL);
+	assert_int_equal(ddvm_parse_mac("02:dd:0a:0b:ff", mac), -EINVAL);
+	assert_null(ddvm_mac_problem(mac));
 }
 
 static void test_load_errors(void **state)
@@ -325,6 +570,11 @@ int main(void)
 		cmocka_unit_test(test_bad_names),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_eight_channels_ok),
+		cmocka_unit_test(test_nic_domain),
+		cmocka_unit_test(test_nic_and_disk),
+		cmocka_unit_test(test_mac_generation),
+		cmocka_unit_test(test_nic_errors),
+		cmocka_unit_test(test_mac_helpers),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_absolutize),
 		cmocka_unit_test(test_units),

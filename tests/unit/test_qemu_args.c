@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of the QEMU and hub command lines: controllers, channel PCI addresses, KVM vs TCG. */
+/* Unit tests of the QEMU and hub command lines: controllers, NICs, channel PCI addresses, KVM vs TCG. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -171,6 +171,88 @@ static void test_channel_addresses(void **state)
 	assert_string_equal(ddvm_channel_pci_addr(7, pci, sizeof(pci)), "0000:00:17.0");
 }
 
+/* A NIC domain: tap netdev, the NIC at 00:09.0, net exports with the clients' MACs. */
+static void test_nic_exact(void **state)
+{
+	static const char *const want_tail[] = {
+		"-device", "pvpanic-pci",
+		"-netdev", "tap,id=nic,ifname=dd-net0,script=no,downscript=no",
+		"-device", "e1000,netdev=nic,mac=02:00:00:00:00:99,addr=0x9",
+		"-chardev", "socket,path=/w/run/hub/net0.c0.sock,id=ch0",
+		"-device", "ivshmem-doorbell,chardev=ch0,vectors=1,addr=0x10",
+		"-chardev", "socket,path=/w/run/hub/net0.c1.sock,id=ch1",
+		"-device", "ivshmem-doorbell,chardev=ch1,vectors=1,addr=0x11",
+	};
+	const size_t nt = sizeof(want_tail) / sizeof(want_tail[0]);
+	struct ddvm_argv a;
+	char mac0[18], want[256];
+	size_t i;
+
+	load("{\"domains\":[{\"name\":\"net0\",\"nic\":{\"model\":\"e1000\","
+	     "\"mac\":\"02:00:00:00:00:99\",\"clients\":[{\"name\":\"c0\"},"
+	     "{\"name\":\"c1\",\"mac\":\"52:54:00:aa:bb:cc\"}]}}]}");
+	build(&a, 0, &tcg);
+	assert_true((size_t)a.argc > nt);
+	for (i = 0; i < nt; i++)
+		if (strcmp(a.argv[a.argc - nt + i], want_tail[i]))
+			fail_msg("argv[%zu] = \"%s\", want \"%s\"", a.argc - nt + i,
+				 a.argv[a.argc - nt + i], want_tail[i]);
+	ddvm_format_mac(cfg.domains[0].channels[0].mac, mac0, sizeof(mac0));
+	snprintf(want, sizeof(want), "console=ttyS0 loglevel=5 panic=-1 ddvm.net=e1000 "
+		 "ddvm.exports=0000:00:10.0=net:eth0@%s,0000:00:11.0=net:eth0@52:54:00:aa:bb:cc",
+		 mac0);
+	assert_string_equal(value(&a, "-append"), want);
+	/* no disk: no drive, no disk controller, no ddvm.disk */
+	assert_int_equal(find(&a, "-drive"), -1);
+	assert_null(strstr(value(&a, "-append"), "ddvm.disk"));
+	ddvm_argv_free(&a);
+}
+
+static void test_nic_models(void **state)
+{
+	static const struct { const char *model, *device; } m[] = {
+		{ "e1000", "e1000" }, { "e1000e", "e1000e" },
+		{ "virtio-net", "virtio-net-pci" }, { "rtl8139", "rtl8139" },
+	};
+	struct ddvm_argv a;
+	char json[256], want[128], mac[18];
+	size_t i;
+
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		snprintf(json, sizeof(json), "{\"domains\":[{\"name\":\"n\",\"nic\":"
+			 "{\"model\":\"%s\"}}]}", m[i].model);
+		load(json);
+		build(&a, 0, &tcg);
+		snprintf(want, sizeof(want), "%s,netdev=nic,mac=%s,addr=0x9", m[i].device,
+			 ddvm_format_mac(cfg.domains[0].nic.mac, mac, sizeof(mac)));
+		if (!has_pair(&a, "-device", want))
+			fail_msg("missing -device %s", want);
+		snprintf(want, sizeof(want), " ddvm.net=%s ", m[i].model);
+		assert_non_null(strstr(value(&a, "-append"), want));
+		assert_string_equal(ddvm_nic_qemu_device(cfg.domains[0].nic.model), m[i].device);
+		ddvm_argv_free(&a);
+	}
+}
+
+/* Disk and NIC in one domain: both devices, blk exports first. */
+static void test_disk_and_nic(void **state)
+{
+	struct ddvm_argv a;
+	char want[256], mac[18];
+
+	load("{\"domains\":[{\"name\":\"both\",\"disk\":{\"controller\":\"nvme\"},"
+	     "\"nic\":{\"model\":\"virtio-net\",\"clients\":[{\"name\":\"n0\"}]}}]}");
+	build(&a, 0, &tcg);
+	assert_true(has_pair(&a, "-device", "nvme,drive=disk,serial=ddvm-both,addr=0x8"));
+	assert_true(has_pair(&a, "-netdev", "tap,id=nic,ifname=dd-both,script=no,downscript=no"));
+	snprintf(want, sizeof(want), "console=ttyS0 loglevel=5 panic=-1 ddvm.disk=nvme "
+		 "ddvm.net=virtio-net ddvm.exports=0000:00:10.0=blk:/dev/nvme0n1,"
+		 "0000:00:11.0=net:eth0@%s",
+		 ddvm_format_mac(cfg.domains[0].channels[1].mac, mac, sizeof(mac)));
+	assert_string_equal(value(&a, "-append"), want);
+	ddvm_argv_free(&a);
+}
+
 static void test_kvm_vs_tcg(void **state)
 {
 	struct ddvm_argv a;
@@ -221,7 +303,7 @@ static void test_socket_path_too_long(void **state)
 			 -ENAMETOOLONG);
 	assert_non_null(strstr(err.msg, "shorter run directory"));
 	assert_null(a.argv);
-	assert_int_equal(ddvm_hub_argv(&a, &cfg, "/proc/self/exe", 5, run, &err), -ENAMETOOLONG);
+	assert_int_equal(ddvm_hub_argv(&a, &cfg, "/proc/self/exe", 5, NULL, run, &err), -ENAMETOOLONG);
 }
 
 static void test_hub_argv(void **state)
@@ -237,11 +319,34 @@ static void test_hub_argv(void **state)
 	load("{\"domains\":[{\"name\":\"a\",\"disk\":{},\"channels\":[{\"name\":\"c0\"},"
 	     "{\"name\":\"big\",\"size\":\"1G\"}]},{\"name\":\"b\",\"disk\":{},"
 	     "\"channels\":[{\"name\":\"c0\",\"size\":\"64K\"}]}]}");
-	assert_int_equal(ddvm_hub_argv(&a, &cfg, "/proc/self/exe", 7, "/w/run", &err), 0);
+	assert_int_equal(ddvm_hub_argv(&a, &cfg, "/proc/self/exe", 7, NULL, "/w/run", &err), 0);
 	assert_int_equal(a.argc, sizeof(want) / sizeof(want[0]));
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		assert_string_equal(a.argv[i], want[i]);
 	assert_null(a.argv[a.argc]);
+	ddvm_argv_free(&a);
+}
+
+/* With the supervisor's memfds: NAME=SIZE@fd:N, per domain and channel. */
+static void test_hub_argv_fds(void **state)
+{
+	static const char *const want[] = {
+		"ddvm", "hub", "--ready-fd", "3", "--vectors", "1", "/w/run/hub",
+		"a.c0=64M@fd:10", "a.big=1G@fd:11", "n.c0=4M@fd:20", "n.c1=4M@fd:21",
+	};
+	int fds[DDVM_MAX_DOMAINS][DDVM_MAX_CHANNELS] = { { 10, 11 }, { 20, 21 } };
+	struct ddvm_argv a;
+	struct ddvm_err err;
+	size_t i;
+
+	load("{\"domains\":[{\"name\":\"a\",\"disk\":{},\"channels\":[{\"name\":\"c0\"},"
+	     "{\"name\":\"big\",\"size\":\"1G\"}]},{\"name\":\"n\",\"nic\":{"
+	     "\"clients\":[{\"name\":\"c0\"},{\"name\":\"c1\"}]}}]}");
+	assert_int_equal(ddvm_hub_argv(&a, &cfg, "ddvm", 3, (const int (*)[DDVM_MAX_CHANNELS])fds,
+				       "/w/run", &err), 0);
+	assert_int_equal(a.argc, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_string_equal(a.argv[i], want[i]);
 	ddvm_argv_free(&a);
 }
 
@@ -265,10 +370,14 @@ int main(void)
 		cmocka_unit_test(test_nvme),
 		cmocka_unit_test(test_ahci),
 		cmocka_unit_test(test_channel_addresses),
+		cmocka_unit_test(test_nic_exact),
+		cmocka_unit_test(test_nic_models),
+		cmocka_unit_test(test_disk_and_nic),
 		cmocka_unit_test(test_kvm_vs_tcg),
 		cmocka_unit_test(test_comma_in_path_escaped),
 		cmocka_unit_test(test_socket_path_too_long),
 		cmocka_unit_test(test_hub_argv),
+		cmocka_unit_test(test_hub_argv_fds),
 		cmocka_unit_test(test_argv_format),
 	};
 

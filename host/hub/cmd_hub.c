@@ -15,9 +15,11 @@
 #include "units.h"
 
 #define HUB_USAGE \
-	"usage: ddvm hub [--ready-fd N] [--max-peers N] [--vectors N] SOCKDIR NAME=SIZE [NAME=SIZE ...]\n" \
+	"usage: ddvm hub [--ready-fd N] [--max-peers N] [--vectors N] SOCKDIR NAME=SIZE[@fd:N] ...\n" \
 	"  Serves each channel NAME on SOCKDIR/NAME.sock with a shared region of SIZE\n" \
 	"  bytes (power of two, 64K..16G, suffix K/M/G) until SIGTERM or SIGINT.\n" \
+	"  @fd:N   the region is inherited descriptor N (a memfd of SIZE bytes,\n" \
+	"          sealed against resizing) instead of one the hub makes\n" \
 	"  --ready-fd N   write \"ready\\n\" to fd N once every socket listens, then close it\n" \
 	"  --max-peers N  peers per channel (default 2: one server, one client)\n" \
 	"  --vectors N    doorbell eventfds per peer (default 1; QEMU's vectors= must match)\n"
@@ -145,6 +147,10 @@ int cmd_hub(int argc, char **argv)
 		return 1;
 	}
 	ret = ddvm_hub_create(&cfg, &hub, &err);
+	/* the hub holds its own copies of inherited regions */
+	for (i = 0; i < cfg.nr_channels; i++)
+		if (specs[i].inherited)
+			close(specs[i].fd);
 	if (ret) {
 		fprintf(stderr, "ddvm hub: %s\n", err.msg);
 		ret = ret == -EINVAL ? 2 : 1;
@@ -153,9 +159,10 @@ int cmd_hub(int argc, char **argv)
 	for (i = 0; i < cfg.nr_channels; i++) {
 		char size[24];
 
-		ddvm_hub_log("channel %s: listening on %s/%s.sock, region %s, up to %u peers with %u vectors",
+		ddvm_hub_log("channel %s: listening on %s/%s.sock, region %s%s, up to %u peers with %u vectors",
 			     specs[i].name, cfg.sockdir, specs[i].name,
 			     ddvm_format_size(specs[i].size, size, sizeof(size)),
+			     specs[i].inherited ? " (inherited)" : "",
 			     cfg.max_peers, cfg.vectors);
 	}
 	if (have_ready) {

@@ -448,6 +448,66 @@ static int remove_stale_socket(const struct sockaddr_un *sun, struct ddvm_err *e
 	return 0;
 }
 
+/*
+ * Take over a region someone else made (the supervisor, which keeps a
+ * read-only view for status).  Peers get this fd, so it must be what the
+ * hub would have made: a memfd of exactly the channel's size that nobody
+ * can resize and nobody has made read-only.
+ */
+static int channel_adopt_region(struct hub_channel *ch, int fd, struct ddvm_err *err)
+{
+	const int need = F_SEAL_SHRINK | F_SEAL_GROW;
+	struct stat st;
+	int seals;
+
+	if (fstat(fd, &st))
+		return ddvm_errf(err, -errno, "channel %s: region fd %d: %s", ch->name, fd,
+				 strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return ddvm_errf(err, -EINVAL, "channel %s: region fd %d is not a memfd", ch->name,
+				 fd);
+	if ((uint64_t)st.st_size != ch->size)
+		return ddvm_errf(err, -EINVAL,
+				 "channel %s: region fd %d has %lld bytes, the channel %llu",
+				 ch->name, fd, (long long)st.st_size, (unsigned long long)ch->size);
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0)
+		return ddvm_errf(err, -EINVAL, "channel %s: region fd %d is not a memfd (%s)",
+				 ch->name, fd, strerror(errno));
+	if (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
+		return ddvm_errf(err, -EINVAL, "channel %s: region fd %d is sealed read-only",
+				 ch->name, fd);
+	if ((seals & need) != need &&
+	    fcntl(fd, F_ADD_SEALS, need | F_SEAL_SEAL))
+		return ddvm_errf(err, -EINVAL, "channel %s: region fd %d can be resized and "
+				 "cannot be sealed: %s", ch->name, fd, strerror(errno));
+	ch->shm_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (ch->shm_fd < 0)
+		return ddvm_errf(err, -errno, "channel %s: dup region fd %d: %s", ch->name, fd,
+				 strerror(errno));
+	return 0;
+}
+
+/* Two channels on one region would let their clients see each other. */
+static int check_distinct_regions(struct ddvm_hub *hub, unsigned int n, struct ddvm_err *err)
+{
+	struct hub_channel *ch = &hub->channels[n];
+	struct stat a, b;
+	unsigned int i;
+
+	if (fstat(ch->shm_fd, &a))
+		return ddvm_errf(err, -errno, "channel %s: fstat: %s", ch->name, strerror(errno));
+	for (i = 0; i < n; i++) {
+		if (fstat(hub->channels[i].shm_fd, &b))
+			return ddvm_errf(err, -errno, "channel %s: fstat: %s",
+					 hub->channels[i].name, strerror(errno));
+		if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return ddvm_errf(err, -EINVAL, "channel %s: its region is also channel %s's",
+					 ch->name, hub->channels[i].name);
+	}
+	return 0;
+}
+
 static int channel_make_region(struct hub_channel *ch, struct ddvm_err *err)
 {
 	char memname[DDVM_HUB_NAME_MAX + 8];
@@ -560,7 +620,13 @@ int ddvm_hub_create(const struct ddvm_hub_config *cfg, struct ddvm_hub **out,
 		goto out_destroy;
 	}
 	for (i = 0; i < hub->nr_channels; i++) {
-		ret = channel_make_region(&hub->channels[i], err);
+		if (cfg->channels[i].inherited) {
+			ret = channel_adopt_region(&hub->channels[i], cfg->channels[i].fd, err);
+			if (!ret)
+				ret = check_distinct_regions(hub, i, err);
+		} else {
+			ret = channel_make_region(&hub->channels[i], err);
+		}
 		if (ret)
 			goto out_destroy;
 		ret = channel_listen(&hub->channels[i], cfg->sockdir, err);

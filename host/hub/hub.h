@@ -7,6 +7,7 @@
 #ifndef DDVM_HUB_H
 #define DDVM_HUB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -21,6 +22,14 @@ struct ddvm_hub;
 struct ddvm_hub_channel_spec {
 	char name[DDVM_HUB_NAME_MAX + 1];
 	uint64_t size;			/* bytes, power of two */
+	/*
+	 * The region, made by whoever started the hub (the supervisor keeps
+	 * a read-only view of it for status and hang detection): a memfd of
+	 * exactly @size bytes, sealed against shrinking and growing.  When
+	 * @inherited is false the hub makes its own.
+	 */
+	bool inherited;
+	int fd;
 };
 
 struct ddvm_hub_config {
@@ -45,12 +54,15 @@ struct ddvm_hub_config {
 int ddvm_hub_parse_size(const char *arg, uint64_t *size, struct ddvm_err *err);
 
 /**
- * ddvm_hub_parse_channel() - parse a "NAME=SIZE" channel argument.
+ * ddvm_hub_parse_channel() - parse a "NAME=SIZE" or "NAME=SIZE@fd:N"
+ *	channel argument.
  * @arg: the argument
  * @spec: result
  * @err: filled with a message naming @arg on failure
  *
  * NAME is 1..64 characters of [A-Za-z0-9_.-], not starting with '.'.
+ * "@fd:N" names an inherited descriptor holding the region (see
+ * struct ddvm_hub_channel_spec); it is checked by ddvm_hub_create().
  *
  * Return: 0 or -EINVAL.
  */
@@ -67,6 +79,10 @@ int ddvm_hub_parse_channel(const char *arg, struct ddvm_hub_channel_spec *spec,
  * a socket SOCKDIR/NAME.sock; a stale socket there is replaced, a live one
  * (another hub answers on it) is an error.  When this returns 0 every socket
  * listens, so QEMU may be started.
+ *
+ * An inherited region must be a memfd of exactly the channel's size, sealed
+ * (or sealable) against resizing, not write-sealed, and not another
+ * channel's region; the hub uses a duplicate, the caller keeps its fd.
  *
  * Return: 0 or -errno.
  */

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Parsing of the hub's channel arguments ("NAME=SIZE"); see hub.h. */
+/* Parsing of the hub's channel arguments ("NAME=SIZE[@fd:N]"); see hub.h. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hub.h"
@@ -40,10 +43,28 @@ static int check_name(const char *name, size_t len)
 	return 0;
 }
 
+/* "@fd:N" after the size: N decimal, 0..INT_MAX, nothing after it. */
+static int parse_fd(const char *s, int *fd)
+{
+	unsigned long v;
+	char *end;
+
+	if (strncmp(s, "@fd:", 4) || s[4] < '0' || s[4] > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s + 4, &end, 10);
+	if (*end || errno || v > INT_MAX)
+		return -EINVAL;
+	*fd = (int)v;
+	return 0;
+}
+
 int ddvm_hub_parse_channel(const char *arg, struct ddvm_hub_channel_spec *spec,
 			   struct ddvm_err *err)
 {
 	const char *eq = strchr(arg, '=');
+	char size[32];
+	const char *at, *sz = eq ? eq + 1 : NULL;
 	size_t len;
 	int ret;
 
@@ -57,7 +78,20 @@ int ddvm_hub_parse_channel(const char *arg, struct ddvm_hub_channel_spec *spec,
 				 arg, DDVM_HUB_NAME_MAX);
 	memcpy(spec->name, arg, len);
 	spec->name[len] = '\0';
-	ret = ddvm_hub_parse_size(eq + 1, &spec->size, err);
+	spec->inherited = false;
+	spec->fd = -1;
+	at = strchr(eq + 1, '@');
+	if (at) {
+		if ((size_t)(at - eq - 1) >= sizeof(size) || parse_fd(at, &spec->fd))
+			return ddvm_errf(err, -EINVAL,
+					 "channel '%s': expected NAME=SIZE or NAME=SIZE@fd:N "
+					 "(N an inherited descriptor)", arg);
+		memcpy(size, eq + 1, (size_t)(at - eq - 1));
+		size[at - eq - 1] = '\0';
+		sz = size;
+		spec->inherited = true;
+	}
+	ret = ddvm_hub_parse_size(sz, &spec->size, err);
 	if (ret)
 		return ddvm_err_prefix(err, ret, "channel '%s': ", arg);
 	return 0;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -793,6 +794,132 @@ static void test_bad_args(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* A memfd the test keeps (no O_CLOEXEC: the hub inherits it), @size bytes. */
+static int region_fd(size_t size, unsigned int seals)
+{
+	int fd = memfd_create("ddvm-test", MFD_ALLOW_SEALING);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	if (seals)
+		assert_int_equal(fcntl(fd, F_ADD_SEALS, seals), 0);
+	return fd;
+}
+
+/*
+ * NAME=SIZE@fd:N: the hub serves the region its starter made, so the
+ * starter (the supervisor) sees what the peers write, and vice versa.
+ */
+static void test_inherited_region(void **state)
+{
+	char arg[64], arg2[64], path[128];
+	const char *chans[] = { arg, arg2, NULL };
+	struct ddvm_peer *a;
+	char *mine, *r;
+	size_t size;
+	int fd, fd2;
+
+	fd = region_fd(1 << 20, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	fd2 = region_fd(64 << 10, 0);	/* unsealed: the hub seals it */
+	mine = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(mine != MAP_FAILED);
+	strcpy(mine + 8192, "made by the starter");
+	snprintf(arg, sizeof(arg), "c=1M@fd:%d", fd);
+	snprintf(arg2, sizeof(arg2), "d=64K@fd:%d", fd2);
+	start_hub(NULL, chans);
+	assert_true(hub_spawn_log_has(&hub, "region 1M (inherited)"));
+	a = connect_to("c");
+	r = ddvm_peer_region(a, &size);
+	assert_int_equal(size, 1 << 20);
+	assert_string_equal(r + 8192, "made by the starter");
+	strcpy(r + 65536, "written by a peer");
+	assert_string_equal(mine + 65536, "written by a peer");
+	ddvm_peer_close(a);
+	/* the hub sealed the unsealed one: nobody resizes a peer's region */
+	assert_true(fcntl(fd2, F_GET_SEALS) & F_SEAL_GROW);
+	assert_int_not_equal(ftruncate(fd2, 1 << 20), 0);
+	a = connect_to("d");
+	assert_string_equal(hub_spawn_sock(&hub, "d", path, sizeof(path)) + strlen(hub.dir),
+			    "/d.sock");
+	ddvm_peer_region(a, &size);
+	assert_int_equal(size, 64 << 10);
+	ddvm_peer_close(a);
+	munmap(mine, 1 << 20);
+	close(fd);
+	close(fd2);
+}
+
+static void test_inherited_region_errors(void **state)
+{
+	char dir[] = "/tmp/ddvm-hubfd.XXXXXX", a1[64], a2[64], cmd[64];
+	int fd, ro, small, pfd[2];
+
+	assert_non_null(mkdtemp(dir));
+	fd = region_fd(1 << 20, 0);
+	ro = region_fd(1 << 20, F_SEAL_WRITE);
+	small = region_fd(64 << 10, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	assert_int_equal(pipe(pfd), 0);
+	{
+		const char *a[] = { "hub", dir, "x=1M@fd:", NULL };
+
+		expect_run_fails(a, false, "'x=1M@fd:': expected NAME=SIZE or NAME=SIZE@fd:N");
+	}
+	{
+		const char *a[] = { "hub", dir, "x=1M@7", NULL };
+
+		expect_run_fails(a, false, "expected NAME=SIZE or NAME=SIZE@fd:N");
+	}
+	{
+		const char *a[] = { "hub", dir, "x=1M@fd:3x", NULL };
+
+		expect_run_fails(a, false, "expected NAME=SIZE or NAME=SIZE@fd:N");
+	}
+	{
+		const char *a[] = { "hub", dir, "x=1000@fd:3", NULL };
+
+		expect_run_fails(a, false, "size \"1000\" is not a power of two");
+	}
+	{
+		const char *a[] = { "hub", dir, "x=1M@fd:999", NULL };
+
+		expect_run_fails(a, false, "channel x: region fd 999: Bad file descriptor");
+	}
+	snprintf(a1, sizeof(a1), "x=1M@fd:%d", small);
+	{
+		const char *a[] = { "hub", dir, a1, NULL };
+
+		expect_run_fails(a, false, "channel x: region fd");
+		expect_run_fails(a, false, "has 65536 bytes, the channel 1048576");
+	}
+	snprintf(a1, sizeof(a1), "x=1M@fd:%d", ro);
+	{
+		const char *a[] = { "hub", dir, a1, NULL };
+
+		expect_run_fails(a, false, "sealed read-only");
+	}
+	snprintf(a1, sizeof(a1), "x=64K@fd:%d", pfd[0]);
+	{
+		const char *a[] = { "hub", dir, a1, NULL };
+
+		expect_run_fails(a, false, "is not a memfd");
+	}
+	/* one region for two channels would join their clients */
+	snprintf(a1, sizeof(a1), "x=1M@fd:%d", fd);
+	snprintf(a2, sizeof(a2), "y=1M@fd:%d", fd);
+	{
+		const char *a[] = { "hub", dir, a1, a2, NULL };
+
+		expect_run_fails(a, false, "channel y: its region is also channel x's");
+	}
+	close(fd);
+	close(ro);
+	close(small);
+	close(pfd[0]);
+	close(pfd[1]);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* A socket left by a hub that died is replaced; a live hub's is not taken over. */
 static void test_stale_and_live_sockets(void **state)
 {
@@ -839,6 +966,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_chatty_peer_dropped, teardown_hub),
 		cmocka_unit_test_teardown(test_bad_args, teardown_hub),
 		cmocka_unit_test_teardown(test_stale_and_live_sockets, teardown_hub),
+		cmocka_unit_test_teardown(test_inherited_region, teardown_hub),
+		cmocka_unit_test_teardown(test_inherited_region_errors, teardown_hub),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

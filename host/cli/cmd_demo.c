@@ -86,7 +86,7 @@ static int demo_io(struct ddvm_blk *blk, uint64_t *verified)
 		{ .random_ops = 4000, .block = 4096, .qd = 32, .seed = 3 },
 	};
 	const char *names[] = { "sequential 1 MiB, QD 8", "random up to 256 KiB, QD 32",
-				"random 4 KiB, QD 32" };
+				"random 512 B..4 KiB, QD 32" };
 	struct ddvm_verify_result r;
 	size_t i;
 	int ret;

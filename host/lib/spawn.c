@@ -15,6 +15,7 @@ static void child(const struct ddvm_spawn *s, int null_fd, int errpipe)
 {
 	int fds[3] = { s->stdin_fd, s->stdout_fd, s->stderr_fd };
 	struct sigaction sa = { .sa_handler = SIG_DFL };
+	unsigned int k;
 	sigset_t none;
 	int i, e;
 
@@ -38,6 +39,9 @@ static void child(const struct ddvm_spawn *s, int null_fd, int errpipe)
 	}
 	if (s->keep_fd >= 0 && fcntl(s->keep_fd, F_SETFD, 0))
 		goto fail;
+	for (k = 0; k < s->nr_keep_fds; k++)
+		if (s->keep_fds[k] >= 0 && fcntl(s->keep_fds[k], F_SETFD, 0))
+			goto fail;
 	execvp(s->argv[0], s->argv);
 fail:
 	e = errno;

@@ -17,6 +17,8 @@ struct ddvm_spawn {
 	int stdout_fd;		/* -1: /dev/null */
 	int stderr_fd;		/* -1: /dev/null */
 	int keep_fd;		/* one more descriptor the child keeps, or -1 */
+	const int *keep_fds;	/* and these @nr_keep_fds (same numbers in the child) */
+	unsigned int nr_keep_fds;
 	int death_signal;	/* sent to the child if the supervisor dies; 0: none */
 };
 

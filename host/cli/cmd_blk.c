@@ -32,12 +32,7 @@ static int blk_open(const char *name, struct ddvm_blk **blk)
 	char path[512];
 	int ret;
 
-	if (strchr(name, '/'))	/* a hub socket path, for hubs ddvm did not start */
-		ret = snprintf(path, sizeof(path), "%s", name) >= (int)sizeof(path) ?
-		      ddvm_errf(&err, -ENAMETOOLONG, "socket path %s too long", name) : 0;
-	else
-		ret = ddvm_resolve_channel(path, sizeof(path), ddvm_run_dir_pick(NULL, NULL), name,
-					   &err);
+	ret = ddvm_channel_socket(path, sizeof(path), name, &err);
 	if (!ret)
 		ret = ddvm_blk_open(path, BLK_OPEN_TIMEOUT_MS, blk, &err);
 	if (ret)

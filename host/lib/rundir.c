@@ -110,6 +110,18 @@ bad_name:
 			 "bad channel name \"%.80s\" (want DOMAIN.CHANNEL, e.g. disk0.c0)", name);
 }
 
+int ddvm_channel_socket(char *buf, size_t len, const char *name, struct ddvm_err *err)
+{
+	int n;
+
+	if (!strchr(name, '/'))
+		return ddvm_resolve_channel(buf, len, ddvm_run_dir_pick(NULL, NULL), name, err);
+	n = snprintf(buf, len, "%s", name);
+	if (n < 0 || (size_t)n >= len || n >= DDVM_SOCK_PATH_MAX)
+		return ddvm_errf(err, -ENAMETOOLONG, "socket path %.80s... is too long", name);
+	return 0;
+}
+
 int ddvm_run_lock(const char *run_dir, int *fd, struct ddvm_err *err)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };

@@ -101,6 +101,20 @@ int ddvm_resolve_channel(char *buf, size_t len, const char *run_dir, const char 
 			 struct ddvm_err *err);
 
 /**
+ * ddvm_channel_socket - the hub socket a client command names: a path (any
+ *	@name with a '/') as it is, for hubs ddvm did not start; else
+ *	DOMAIN.CHANNEL of the supervisor in the run directory
+ *	(ddvm_run_dir_pick(NULL, NULL)), as ddvm_resolve_channel() finds it.
+ * @buf:  where to write the path
+ * @len:  size of @buf
+ * @name: what the user gave
+ * @err:  says what is wrong
+ *
+ * Return: 0 or -errno as ddvm_resolve_channel().
+ */
+int ddvm_channel_socket(char *buf, size_t len, const char *name, struct ddvm_err *err);
+
+/**
  * ddvm_run_lock - create @run_dir if needed and take ownership of it.
  * @run_dir: the run directory
  * @fd:      the locked pid file (O_CLOEXEC); ownership lasts until the last

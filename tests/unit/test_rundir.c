@@ -198,6 +198,19 @@ static void test_state_roundtrip_and_resolve(void **state)
 	assert_int_equal(ddvm_resolve_channel(buf, sizeof(buf), run, "Disk0.c0", &err), -EINVAL);
 	assert_int_equal(ddvm_resolve_channel(buf, sizeof(buf), run, "a.b.c", &err), -EINVAL);
 
+	/* what client commands call: DOMAIN.CHANNEL of $DDVM_RUN_DIR, or a path as it is */
+	setenv(DDVM_RUN_DIR_ENV, run, 1);
+	assert_int_equal(ddvm_channel_socket(buf, sizeof(buf), "disk0.c1", &err), 0);
+	assert_string_equal(buf, want);
+	assert_int_equal(ddvm_channel_socket(buf, sizeof(buf), "disk0.c9", &err), -ENOENT);
+	unsetenv(DDVM_RUN_DIR_ENV);
+	assert_int_equal(ddvm_channel_socket(buf, sizeof(buf), "./other/x.sock", &err), 0);
+	assert_string_equal(buf, "./other/x.sock");
+	memset(want, 'a', 150);
+	want[0] = '/';
+	want[150] = '\0';
+	assert_int_equal(ddvm_channel_socket(buf, sizeof(buf), want, &err), -ENAMETOOLONG);
+
 	text = ddvm_state_format(st, 1);
 	assert_non_null(text);
 	if (!strstr(text, "supervisor pid 77") || !strstr(text, "disk0") ||

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ddvm net: inspect a net channel, or run it as a TAP interface of the host. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "net_client.h"
+#include "rundir.h"
+#include "tap.h"
+
+#define NET_OPEN_TIMEOUT_MS	10000
+
+static const char net_usage[] =
+	"usage: ddvm net info CHANNEL\n"
+	"       ddvm net tap CHANNEL [--ifname NAME] [--netns NS] [--ready-fd N]\n"
+	"CHANNEL is DOMAIN.CHANNEL (e.g. net0.c0, see 'ddvm status') or a hub socket path.\n"
+	"tap runs in the foreground until SIGTERM or SIGINT; --ready-fd N gets \"ready\\n\"\n"
+	"once the interface is up, then is closed.\n";
+
+static int net_open(const char *name, struct ddvm_net **net)
+{
+	struct ddvm_err err = { "" };
+	char path[512];
+	int ret;
+
+	ret = ddvm_channel_socket(path, sizeof(path), name, &err);
+	if (!ret)
+		ret = ddvm_net_open(path, NET_OPEN_TIMEOUT_MS, net, &err);
+	if (ret)
+		fprintf(stderr, "ddvm net: %s\n", err.msg);
+	return ret;
+}
+
+static const char *net_link_name(enum ddvm_net_link link)
+{
+	switch (link) {
+	case DDVM_NET_LINK_UP:
+		return "up";
+	case DDVM_NET_LINK_NO_CARRIER:
+		return "no carrier";
+	default:
+		return "no server (DD/OS restarting?)";
+	}
+}
+
+static void net_print_counters(struct ddvm_net *net)
+{
+	struct ddvm_net_srv_counters c;
+	struct ddvm_net_stats st;
+
+	ddvm_net_server_counters(net, &c);
+	ddvm_net_get_stats(net, &st);
+	printf("DD/OS:        rx %" PRIu64 " frames (%" PRIu64 " dropped, ring full), tx %" PRIu64
+	       " frames (%" PRIu64 " dropped)\n",
+	       c.rx_frames, c.rx_dropped, c.tx_frames, c.tx_dropped);
+	printf("client:       rx %" PRIu64 " frames %" PRIu64 " bytes, tx %" PRIu64 " frames %" PRIu64
+	       " bytes, %" PRIu64 " doorbells\n",
+	       st.rx_frames, st.rx_bytes, st.tx_frames, st.tx_bytes, st.doorbells);
+	printf("              %" PRIu64 " bad descriptors, %" PRIu64 " ring errors, %" PRIu64
+	       " generations, %" PRIu64 " full TX ring\n",
+	       st.rx_bad, st.ring_errors, st.generations, st.tx_full);
+}
+
+static int net_info(struct ddvm_net *net)
+{
+	const struct ddvm_net_info *i = ddvm_net_info(net);
+	enum ddvm_net_link link = ddvm_net_link(net);
+	uint32_t gen, state, tx, rx;
+	uint64_t hb;
+
+	ddvm_net_server_state(net, &hb, &gen, &state);
+	ddvm_net_ring_sizes(net, &tx, &rx);
+	printf("NIC:          %.16s (driver %.32s)\n", i->ifname, i->driver);
+	printf("MAC:          %02x:%02x:%02x:%02x:%02x:%02x\n", i->mac[0], i->mac[1], i->mac[2],
+	       i->mac[3], i->mac[4], i->mac[5]);
+	printf("MTU:          %u (frames up to %u bytes through the channel)\n", i->mtu,
+	       ddvm_net_max_frame(net));
+	printf("link:         %s\n", net_link_name(link));
+	printf("rings:        %u TX, %u RX frames of %u bytes\n", tx, rx, DDVM_NET_BUF_SIZE);
+	printf("server:       generation %u, heartbeat %" PRIu64 "\n", gen, hb);
+	net_print_counters(net);
+	return 0;
+}
+
+static int net_write_ready(int fd)
+{
+	static const char msg[] = "ready\n";
+	ssize_t n;
+
+	do {
+		n = write(fd, msg, sizeof(msg) - 1);
+	} while (n < 0 && errno == EINTR);
+	return n == sizeof(msg) - 1 ? 0 : -EIO;
+}
+
+static int net_tap(struct ddvm_net *net, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ifname", required_argument, NULL, 'i' },
+		{ "netns", required_argument, NULL, 'n' },
+		{ "ready-fd", required_argument, NULL, 'r' },
+		{ 0 }
+	};
+	const struct ddvm_net_info *info = ddvm_net_info(net);
+	struct ddvm_tap_opts o = { .mtu = ddvm_net_mtu(net) };
+	struct ddvm_err err = { "" };
+	struct ddvm_tap_stats st;
+	struct ddvm_tap *tap;
+	int ready_fd = -1, stop_fd, c, ret;
+	sigset_t set;
+	char *end;
+	long v;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			o.ifname = optarg;
+			break;
+		case 'n':
+			o.netns = optarg;
+			break;
+		case 'r':
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 0 || v > 65535) {
+				fprintf(stderr, "ddvm net tap: --ready-fd '%s' is not a descriptor\n",
+					optarg);
+				return -EINVAL;
+			}
+			ready_fd = (int)v;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (argc - optind != 1)
+		return -EINVAL;
+	memcpy(o.mac, info->mac, sizeof(o.mac));
+
+	/* SIGTERM and SIGINT become a readable fd that ends the loop */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) || (stop_fd = signalfd(-1, &set, SFD_CLOEXEC)) < 0) {
+		fprintf(stderr, "ddvm net tap: signalfd: %s\n", strerror(errno));
+		return -errno;
+	}
+	signal(SIGPIPE, SIG_IGN);	/* a closed ready pipe is not fatal */
+
+	ret = ddvm_tap_open(&o, &tap, &err);
+	if (ret) {
+		fprintf(stderr, "ddvm net tap: %s\n", err.msg);
+		goto out_close;
+	}
+	printf("%s: MAC %02x:%02x:%02x:%02x:%02x:%02x, MTU %u%s%s, on %.16s (%.32s)\n",
+	       ddvm_tap_ifname(tap), o.mac[0], o.mac[1], o.mac[2], o.mac[3], o.mac[4], o.mac[5],
+	       o.mtu, o.netns ? " in netns " : "", o.netns ? o.netns : "", info->ifname,
+	       info->driver);
+	fflush(stdout);
+	if (ready_fd >= 0) {
+		if (net_write_ready(ready_fd))
+			fprintf(stderr, "ddvm net tap: --ready-fd %d: nobody listens\n", ready_fd);
+		close(ready_fd);
+	}
+	ret = ddvm_tap_run(net, tap, stop_fd, &st, &err);
+	if (ret)
+		fprintf(stderr, "ddvm net tap: %s\n", err.msg);
+	printf("%s: %" PRIu64 " frames to the channel, %" PRIu64 " from it; %" PRIu64
+	       " too big, %" PRIu64 " refused by the tap, %" PRIu64 " waits for TX room\n",
+	       ddvm_tap_ifname(tap), st.to_chan, st.from_chan, st.refused, st.write_errors,
+	       st.tx_waits);
+	net_print_counters(net);
+	ddvm_tap_close(tap);
+out_close:
+	close(stop_fd);
+	return ret;
+}
+
+int cmd_net(int argc, char **argv)
+{
+	struct ddvm_net *net;
+	const char *sub;
+	int ret;
+
+	if (argc < 3) {
+		fputs(net_usage, stderr);
+		return 2;
+	}
+	sub = argv[1];
+	if (strcmp(sub, "info") && strcmp(sub, "tap")) {
+		fprintf(stderr, "ddvm net: unknown subcommand '%s'\n%s", sub, net_usage);
+		return 2;
+	}
+	if (net_open(argv[2], &net))
+		return 1;
+	/* let getopt see "CHANNEL ARGS...": drop "net SUB" */
+	optind = 1;
+	if (!strcmp(sub, "info"))
+		ret = argc == 3 ? net_info(net) : -EINVAL;
+	else
+		ret = net_tap(net, argc - 2, argv + 2);
+	ddvm_net_close(net);
+	if (ret == -EINVAL)
+		fputs(net_usage, stderr);
+	return ret ? 1 : 0;
+}

@@ -22,14 +22,16 @@
 set -euo pipefail
 
 # Stock drivers in the image: disk controllers (virtio-blk, NVMe, q35's
-# ich9-ahci), NICs for later, the i6300esb watchdog and pvpanic.  sd_mod and
-# virtio_pci are named because udev would load them by modalias, not as
-# dependencies.  Each comes with its closure (modules.dep plus softdeps).
+# ich9-ahci), NICs (virtio-net, e1000, e1000e, and for rtl8139 both 8139cp,
+# which drives QEMU's RTL8139C+, and 8139too for older chips), the i6300esb
+# watchdog and pvpanic.  sd_mod and virtio_pci are named because udev would
+# load them by modalias, not as dependencies.  Each comes with its closure
+# (modules.dep plus softdeps); stage_modules checks that each loads.
 DRIVERS=(
 	virtio_pci virtio_blk
 	nvme
 	ahci libahci libata sd_mod scsi_mod
-	virtio_net e1000 e1000e 8139too
+	virtio_net e1000 e1000e 8139cp 8139too
 	i6300esb pvpanic-pci
 )
 

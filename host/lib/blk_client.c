@@ -60,7 +60,7 @@ static int ddvm_blk_check_info(const struct ddvm_blk_info *i, struct ddvm_err *e
 {
 	uint32_t lbs = i->logical_block_size;
 
-	if (lbs < 512 || lbs > 65536 || (lbs & (lbs - 1)))
+	if (lbs < 512 || lbs > 4096 || (lbs & (lbs - 1)))	/* the ABI's range */
 		return ddvm_errf(err, -EPROTO, "server reports logical block size %u", lbs);
 	if (i->max_transfer < lbs || (i->capacity % lbs))
 		return ddvm_errf(err, -EPROTO, "server reports max_transfer %u, capacity %llu",
@@ -271,11 +271,8 @@ static int ddvm_blk_replay(struct ddvm_blk *blk, struct ddvm_blk_io **done, int 
 	ret = ddvm_chan_client_relayout(&blk->chan, blk->want, DDVM_BLK_NR_RINGS, NULL);
 	if (ret)
 		return ret;	/* -EAGAIN: no valid server block yet */
-	blk->chan.srv_copy = *blk->chan.srv;
-	ret = ddvm_blk_adopt_server(blk, NULL);
-	if (ret)
-		return ret;
 	blk->stats.generations = blk->chan.generations_seen;
+	/* nothing of the old generation is on the new rings: all of it goes again */
 	blk->nr_unposted = 0;
 	for (slot = 0; slot < blk->depth; slot++) {
 		if (!blk->slots[slot].io)
@@ -283,6 +280,17 @@ static int ddvm_blk_replay(struct ddvm_blk *blk, struct ddvm_blk_io **done, int 
 		blk->slots[slot].posted = false;
 		blk->nr_unposted++;
 		blk->stats.replayed++;
+	}
+	ret = ddvm_blk_adopt_server(blk, NULL);	/* on the copy relayout checked */
+	if (ret) {
+		/*
+		 * A server describing a device we cannot use: withdraw the
+		 * layout so it starts yet another generation, and keep every
+		 * request for the one after.
+		 */
+		ddvm_store_release(&blk->chan.cli->state, DDVM_CLI_NONE);
+		ddvm_chan_client_notify(&blk->chan);
+		return ret;
 	}
 	ddvm_blk_post_pending(blk);	/* what does not fit now goes from reap */
 	return 0;

@@ -154,6 +154,7 @@ static int ddvm_chan_layout(struct ddvm_chan_client *c, const struct ddvm_srv_bl
 	c->data_size = cli.data_size;
 	c->generation = s->generation;
 	c->server_id = s->peer_id;
+	c->srv_copy = *s;	/* the checked copy this layout was made from */
 	c->generations_seen++;
 	return 0;
 }
@@ -224,7 +225,8 @@ int ddvm_chan_client_connect(struct ddvm_chan_client *c, const struct ddvm_ring_
 					 timeout_ms, ret ? "no server block yet" :
 					 s.state == DDVM_SRV_STOPPED ? "server stopped" : "server busy");
 		}
-		ret = ddvm_chan_client_wait(c, DDVM_POLL_MS);
+		ret = ddvm_chan_client_wait(c, (int)(deadline - ddvm_now_ms() < DDVM_POLL_MS ?
+						    deadline - ddvm_now_ms() : DDVM_POLL_MS));
 		if (ret < 0)
 			return ddvm_errf(err, ret, "lost the hub while waiting for the server");
 		if (laid_out || reset_sent)

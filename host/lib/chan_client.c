@@ -178,7 +178,7 @@ int ddvm_chan_client_relayout(struct ddvm_chan_client *c, const struct ddvm_ring
 int ddvm_chan_client_connect(struct ddvm_chan_client *c, const struct ddvm_ring_want *want,
 			     uint32_t nr_rings, int timeout_ms, struct ddvm_err *err)
 {
-	int64_t deadline = ddvm_now_ms() + timeout_ms;
+	int64_t deadline = ddvm_now_ms() + timeout_ms, left;
 	bool laid_out = false, reset_sent = false;
 	struct ddvm_srv_block s;
 	int ret;
@@ -225,8 +225,9 @@ int ddvm_chan_client_connect(struct ddvm_chan_client *c, const struct ddvm_ring_
 					 timeout_ms, ret ? "no server block yet" :
 					 s.state == DDVM_SRV_STOPPED ? "server stopped" : "server busy");
 		}
-		ret = ddvm_chan_client_wait(c, (int)(deadline - ddvm_now_ms() < DDVM_POLL_MS ?
-						    deadline - ddvm_now_ms() : DDVM_POLL_MS));
+		left = deadline - ddvm_now_ms();
+		ret = ddvm_chan_client_wait(c, left <= 0 ? 0 : left < DDVM_POLL_MS ? (int)left :
+					    DDVM_POLL_MS);
 		if (ret < 0)
 			return ddvm_errf(err, ret, "lost the hub while waiting for the server");
 		if (laid_out || reset_sent)

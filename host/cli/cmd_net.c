@@ -139,7 +139,7 @@ static int net_tap(struct ddvm_net *net, int argc, char **argv)
 			return -EINVAL;
 		}
 	}
-	if (argc - optind != 1)
+	if (optind != argc)	/* argv[0] is CHANNEL: nothing may follow the options */
 		return -EINVAL;
 	memcpy(o.mac, info->mac, sizeof(o.mac));
 

@@ -694,6 +694,9 @@ static int parse_domain(struct parse_ctx *c, json_t *obj, const char *path,
 		path_key(p, path, "channels");
 		return cfg_err(c, p, "are the disk's channels, and this domain has no \"disk\" "
 			       "(a NIC's channels are its \"nic.clients\")");
+	} else {
+		/* no stray default image path for anything to trip over */
+		memset(&d->disk, 0, sizeof(d->disk));
 	}
 	v = json_object_get(obj, "nic");
 	if (v) {

@@ -72,6 +72,10 @@ int ddvm_image_prepare(const struct ddvm_domain_cfg *dom, bool *created, uint64_
 	int fd, ret;
 
 	*created = false;
+	*size = 0;
+	/* a NIC-only domain has no image to prepare */
+	if (dom->has_nic && !dom->has_disk)
+		return 0;
 	if (stat(img, &st)) {
 		if (errno != ENOENT)
 			return ddvm_errf(err, -errno, "domain %s: image %s: %s", dom->name, img,

@@ -20,7 +20,8 @@
  * A missing image is created sparse with exactly disk.size bytes (or the
  * default when disk.size is not given), its directory too.  An existing
  * one must be a regular file or a block device, and when disk.size is
- * given, exactly that big: ddvm never resizes or truncates a disk.
+ * given, exactly that big: ddvm never resizes or truncates a disk.  A
+ * domain without a disk (a NIC only) has nothing to prepare: 0, size 0.
  *
  * Return: 0, -EINVAL on a size mismatch or unusable file, or -errno.
  */

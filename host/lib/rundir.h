@@ -11,6 +11,9 @@
  *   RUN/hub/D.C.sock      the hub's socket for channel C of domain D
  *   RUN/D/console.log     domain D's serial console, every boot appended
  *   RUN/D/qmp.sock        QMP socket of domain D's QEMU
+ *   RUN/netns.created     network namespaces the supervisor made for NIC
+ *                         wires, one per line; it removes them at its end,
+ *                         or the next supervisor does if it died
  *
  * Logs of the previous run are kept once, renamed to *.old.
  */
@@ -30,6 +33,7 @@
 #define DDVM_HUB_DIR		"hub"
 #define DDVM_CONSOLE_LOG	"console.log"
 #define DDVM_QMP_SOCK		"qmp.sock"
+#define DDVM_NETNS_RECORD	"netns.created"
 
 /* a unix socket path must fit in sockaddr_un.sun_path */
 #define DDVM_SOCK_PATH_MAX	108

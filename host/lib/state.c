@@ -92,11 +92,59 @@ static void print_uptime(FILE *f, long long secs)
 		fprintf(f, "%lldh%02lldm", secs / 3600, secs / 60 % 60);
 }
 
+/* A heartbeat age for people: "-" never, "0.3s", "42s". */
+static void print_beat(char *buf, size_t len, long long ms)
+{
+	if (ms < 0)
+		snprintf(buf, len, "-");
+	else if (ms < 10000)
+		snprintf(buf, len, "%.1fs", (double)ms / 1000.0);
+	else if (ms < 100000000)
+		snprintf(buf, len, "%llds", ms / 1000);
+	else
+		snprintf(buf, len, "long");
+}
+
+/* One line per channel: what its region said at the last update. */
+static void print_channel(FILE *f, json_t *d, json_t *c)
+{
+	json_t *srv = json_object_get(c, "server"), *cli = json_object_get(c, "client");
+	json_t *net = json_object_get(srv, "net"), *blk = json_object_get(srv, "blk");
+	char name[80], beat[16], gen[16];
+
+	snprintf(name, sizeof(name), "%s.%s", str(d, "name"), str(c, "name"));
+	if (!srv || !strcmp(str(srv, "state"), "none")) {
+		fprintf(f, "%-18s %-4s %-8s %5s %6s %-7s %s", name, str(c, "kind"),
+			srv ? "-" : "?", "", "", *str(cli, "state") ? str(cli, "state") : "?",
+			srv ? "never served" : "no live data");
+		if (!strcmp(str(c, "kind"), "net"))
+			fprintf(f, " (client MAC %s)", str(c, "mac"));
+		fprintf(f, "\n");
+		return;
+	}
+	print_beat(beat, sizeof(beat), num(srv, "heartbeat_age_ms"));
+	snprintf(gen, sizeof(gen), "%lld", num(srv, "generation"));
+	fprintf(f, "%-18s %-4s %-8s %5s %6s %-7s ", name, str(srv, "type"), str(srv, "state"),
+		gen, beat, str(cli, "state"));
+	if (net)
+		fprintf(f, "%s %s %s, rx %lld (%lld dropped), tx %lld (%lld dropped)",
+			str(net, "mac"), str(net, "ifname"),
+			json_is_true(json_object_get(net, "link_up")) ? "link up" : "link down",
+			num(net, "rx_frames"), num(net, "rx_dropped"), num(net, "tx_frames"),
+			num(net, "tx_dropped"));
+	else if (blk)
+		fprintf(f, "%s (%s), %lld completed", str(blk, "export"), str(blk, "driver"),
+			num(srv, "completed"));
+	if (strcmp(str(srv, "error"), "none") && *str(srv, "error"))
+		fprintf(f, "%serror %s", net || blk ? "; " : "", str(srv, "error"));
+	fprintf(f, "\n");
+}
+
 char *ddvm_state_format(json_t *st, int live)
 {
 	json_t *hub = json_object_get(st, "hub"), *doms = json_object_get(st, "domains");
-	json_t *d, *c;
-	size_t i, j, len = 0;
+	json_t *d, *c, *nic;
+	size_t i, j, len = 0, nchan = 0;
 	char *out = NULL;
 	FILE *f;
 
@@ -127,19 +175,44 @@ char *ddvm_state_format(json_t *st, int live)
 		long long ms = num(d, "last_boot_ms");
 		char ready[16], dev[48];
 
+		nic = json_object_get(d, "nic");
 		if (ms >= 0)
 			snprintf(ready, sizeof(ready), "%.1f s", (double)ms / 1000.0);
 		else
 			snprintf(ready, sizeof(ready), "-");
-		snprintf(dev, sizeof(dev), "%s %s", str(d, "controller"), str(d, "device"));
+		if (nic && *str(d, "controller"))
+			snprintf(dev, sizeof(dev), "%s+%s", str(d, "controller"), str(nic, "model"));
+		else if (nic)
+			snprintf(dev, sizeof(dev), "%s %s", str(nic, "model"), str(nic, "tap"));
+		else
+			snprintf(dev, sizeof(dev), "%s %s", str(d, "controller"), str(d, "device"));
 		fprintf(f, "%-12s %-10s %-7lld %5lld %6lld %8s %-22s", str(d, "name"),
 			str(d, "state"), live ? num(d, "qemu_pid") : 0, num(d, "boots"),
 			num(d, "restarts"), ready, dev);
-		json_array_foreach(json_object_get(d, "channels"), j, c)
+		json_array_foreach(json_object_get(d, "channels"), j, c) {
 			fprintf(f, " %s.%s", str(d, "name"), str(c, "name"));
+			nchan++;
+		}
 		fprintf(f, "\n");
+		if (nic && *str(nic, "netns"))
+			fprintf(f, "%-12s wire %s in netns %s%s%s: %s\n", "", str(nic, "tap"),
+				str(nic, "netns"), *str(nic, "address") ? ", " : "",
+				str(nic, "address"), str(nic, "wire"));
 		if (*str(d, "last_error"))
 			fprintf(f, "%-12s last error: %s\n", "", str(d, "last_error"));
+	}
+	if (nchan) {
+		fprintf(f, "\n%-18s %-4s %-8s %5s %6s %-7s %s", "CHANNEL", "TYPE", "SERVER", "GEN",
+			"BEAT", "CLIENT", "DETAIL");
+		if (!live) {
+			fprintf(f, " (as of ");
+			print_uptime(f, (long long)time(NULL) - num(st, "updated_at"));
+			fprintf(f, " ago)");
+		}
+		fprintf(f, "\n");
+		json_array_foreach(doms, i, d)
+			json_array_foreach(json_object_get(d, "channels"), j, c)
+				print_channel(f, d, c);
 	}
 	if (fclose(f)) {
 		free(out);

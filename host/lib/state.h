@@ -24,15 +24,39 @@
  *       "boot_failures": 0,          boots that never reached DDVM-READY
  *       "restarts": 0,               recoveries of a serving domain that died
  *       "last_boot_ms": 2100,        QEMU start to DDVM-READY, last success
- *       "controller": "virtio-blk", "device": "/dev/vda",
- *       "image": "/abs/var/disk0.img", "memory": 201326592, "cpus": 1,
+ *       "controller": "virtio-blk", "device": "/dev/vda",   with a disk only
+ *       "image": "/abs/var/disk0.img",
+ *       "nic": { "model": "e1000", "mac": "02:dd:..",        with a NIC only
+ *                "tap": "dd-net0", "netns": "ddvm-remote", "address": "10.77.0.1/24",
+ *                "wire": "none|pending|up|failed" },
+ *       "memory": 201326592, "cpus": 1,
  *       "console": "/abs/run/disk0/console.log",
  *       "qmp": "/abs/run/disk0/qmp.sock",
- *       "channels": [ { "name": "c0", "size": 67108864,
+ *       "channels": [ { "name": "c0", "kind": "blk|net", "size": 67108864,
  *                       "socket": "/abs/run/hub/disk0.c0.sock",
- *                       "pci": "0000:00:10.0" } ],
- *       "last_error": "" } ]
+ *                       "pci": "0000:00:10.0",
+ *                       "mac": "02:dd:..",                   net: the client's
+ *                       live from the region (chanmon.h), refreshed every second:
+ *                       "server": { "state": "none" } before any server, else
+ *                                 { "state": "down|wait|run|error|failed|stopped",
+ *                                   "type": "blk|net", "version": 1,
+ *                                   "generation": 2, "heartbeat": 812,
+ *                                   "heartbeat_age_ms": 300,  since it last moved
+ *                                   "error": "none|layout|...", "completed": 0,
+ *                                   "net": { "mac", "mtu", "link_up", "rx_frames",
+ *                                            "rx_dropped", "tx_frames",
+ *                                            "tx_dropped", "ifname", "driver" },
+ *                                   "blk": { "export", "driver", "capacity",
+ *                                            "block_size" } },
+ *                       "client": { "state": "absent|none|ready|reset",
+ *                                   "generation": 2 } } ],
+ *       "last_error": "" } ],
+ *   "netns_created": [ "ddvm-remote" ]   made by this supervisor; removed at
+ *                                        its end (or the next one's start)
  * }
+ *
+ * Every string from a region is cut and made printable ASCII before it
+ * gets here; enums out of range read "?N".
  */
 #ifndef DDVM_STATE_H
 #define DDVM_STATE_H
@@ -67,7 +91,8 @@ int ddvm_state_load(const char *run_dir, json_t **out, struct ddvm_err *err);
 
 /**
  * ddvm_state_format - @state as a compact table for people: one line for
- *	the supervisor and hub, one per domain, its last error below it.
+ *	the supervisor and hub, one per domain (its wire and last error
+ *	below it), then one per channel with what its region said.
  * @state: the state object
  * @live:  whether its supervisor is alive; if not, the header says whether
  *	   it stopped cleanly or died (the state then being stale), and no

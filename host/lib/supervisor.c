@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "chanmon.h"
 #include "qemu_args.h"
 #include "qmp.h"
 #include "rundir.h"
@@ -43,10 +44,19 @@ static const char *const dom_state_names[] = {
 };
 
 /* epoll data: what became ready, and for which domain */
-enum ev_kind { EV_SIGNAL, EV_CONSOLE, EV_TIMER, EV_QMP };
+enum ev_kind { EV_SIGNAL, EV_CONSOLE, EV_TIMER, EV_QMP, EV_TICK };
 #define EV(kind, idx)	(((uint64_t)(kind) << 32) | (uint32_t)(idx))
 
 #define LINE_MAX_SCAN	512	/* console line kept for matching; logs keep all */
+#define TICK_MS		1000	/* channel sampling and state.json refresh */
+#define IP_TIMEOUT_MS	5000	/* one "ip" command of the wire setup */
+#define NETNS_DIR	"/run/netns"	/* where "ip netns" keeps named namespaces */
+/*
+ * RUN/netns.created (rundir.h) lists the namespaces this supervisor made,
+ * so the next one removes them if this one dies: state.json does not
+ * survive "ddvm up"'s cleanup of a dead supervisor's run directory.
+ */
+#define NETNS_RECORD	DDVM_NETNS_RECORD
 #define PANIC_PREFIX	"Kernel panic - not syncing:"
 
 struct sv;
@@ -74,6 +84,9 @@ struct domain {
 	char line[LINE_MAX_SCAN];	/* console line being assembled */
 	size_t line_len;
 	char last_line[160];	/* last non-empty console line, for error messages */
+	const char *wire;	/* "none", "pending", "up", "failed" */
+	struct ddvm_chanmon mon[DDVM_MAX_CHANNELS];
+	int region_fd[DDVM_MAX_CHANNELS];	/* the memfds the hub inherits; -1 none */
 };
 
 struct sv {
@@ -90,8 +103,12 @@ struct sv {
 	bool settled;		/* the start-up result was reported */
 	bool stop;		/* leave the loop */
 	int stop_reason;	/* 0 requested, -EIO all failed */
+	int tick_fd;
 	unsigned int nr;
 	struct domain doms[DDVM_MAX_DOMAINS];
+	/* namespaces this supervisor made for wires, removed at the end */
+	unsigned int nr_netns;
+	char netns[DDVM_MAX_DOMAINS][DDVM_NETNS_MAX + 1];
 };
 
 static long long mono_ms(void)
@@ -188,21 +205,45 @@ static json_t *jstr(const char *s)
 	return j;
 }
 
+/* One channel: config, where to reach it, and what its region says now. */
+static json_t *channel_json(struct sv *sv, struct domain *d, unsigned int i, long long now)
+{
+	const struct ddvm_channel_cfg *ch = &d->cfg->channels[i];
+	char path[4096], pci[16], mac[18];
+	struct ddvm_chan_sample smp;
+	json_t *o, *live;
+
+	ddvm_hub_socket_path(path, sizeof(path), sv->run_dir, d->cfg->name, ch->name, NULL);
+	o = json_pack("{s:s, s:s, s:I, s:o, s:s}", "name", ch->name,
+		      "kind", ch->kind == DDVM_CHANNEL_NET ? "net" : "blk",
+		      "size", (json_int_t)ch->size, "socket", jstr(path),
+		      "pci", ddvm_channel_pci_addr(i, pci, sizeof(pci)));
+	if (!o)
+		return NULL;
+	if (ch->kind == DDVM_CHANNEL_NET)
+		json_object_set_new(o, "mac", json_string(ddvm_format_mac(ch->mac, mac,
+									  sizeof(mac))));
+	if (d->mon[i].map) {
+		ddvm_chanmon_sample(&d->mon[i], now, &smp);
+		live = ddvm_chan_sample_json(&smp, ddvm_chanmon_beat_age(&d->mon[i], now));
+		if (live)
+			json_object_update(o, live);
+		json_decref(live);
+	}
+	return o;
+}
+
 static json_t *domain_json(struct sv *sv, struct domain *d)
 {
 	const struct ddvm_domain_cfg *c = d->cfg;
-	char path[4096], pci[16];
+	long long now = mono_ms();
+	char path[4096], tap[16], mac[18];
 	json_t *chans = json_array(), *o;
 	unsigned int i;
 
-	for (i = 0; i < c->nr_channels; i++) {
-		ddvm_hub_socket_path(path, sizeof(path), sv->run_dir, c->name,
-				     c->channels[i].name, NULL);
-		json_array_append_new(chans, json_pack("{s:s, s:I, s:o, s:s}",
-			"name", c->channels[i].name, "size", (json_int_t)c->channels[i].size,
-			"socket", jstr(path), "pci", ddvm_channel_pci_addr(i, pci, sizeof(pci))));
-	}
-	o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:I, s:s, s:s, s:o, s:I, s:i, s:o, s:o}",
+	for (i = 0; i < c->nr_channels; i++)
+		json_array_append_new(chans, channel_json(sv, d, i, now));
+	o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:I, s:I, s:i, s:o, s:o}",
 		      "name", c->name,
 		      "state", dom_state_names[d->state],
 		      "qemu_pid", (int)d->pid,
@@ -210,15 +251,26 @@ static json_t *domain_json(struct sv *sv, struct domain *d)
 		      "boot_failures", d->boot_failures,
 		      "restarts", d->restarts,
 		      "last_boot_ms", (json_int_t)d->last_boot_ms,
-		      "controller", ddvm_controller_name(c->disk.controller),
-		      "device", ddvm_controller_devpath(c->disk.controller),
-		      "image", jstr(c->disk.image),
 		      "memory", (json_int_t)c->memory,
 		      "cpus", c->cpus,
 		      "last_error", jstr(d->last_error),
 		      "channels", chans);
 	if (!o)
 		return NULL;
+	if (c->has_disk) {
+		json_object_set_new(o, "controller",
+				    json_string(ddvm_controller_name(c->disk.controller)));
+		json_object_set_new(o, "device",
+				    json_string(ddvm_controller_devpath(c->disk.controller)));
+		json_object_set_new(o, "image", jstr(c->disk.image));
+	}
+	if (c->has_nic)
+		json_object_set_new(o, "nic", json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
+			"model", ddvm_nic_model_name(c->nic.model),
+			"mac", ddvm_format_mac(c->nic.mac, mac, sizeof(mac)),
+			"tap", ddvm_tap_name(c->name, tap, sizeof(tap)),
+			"netns", c->nic.wire.netns, "address", c->nic.wire.address,
+			"wire", d->wire));
 	snprintf(path, sizeof(path), "%s/%s/" DDVM_CONSOLE_LOG, sv->run_dir, c->name);
 	json_object_set_new(o, "console", jstr(path));
 	ddvm_qmp_socket_path(path, sizeof(path), sv->run_dir, c->name, NULL);
@@ -256,6 +308,14 @@ static void save_state(struct sv *sv, bool running)
 	if (!st) {
 		sv_log(sv, "cannot build state.json (out of memory?)");
 		return;
+	}
+	{
+		json_t *ns = json_array();
+		unsigned int k;
+
+		for (k = 0; k < sv->nr_netns; k++)
+			json_array_append_new(ns, json_string(sv->netns[k]));
+		json_object_set_new(st, "netns_created", ns);
 	}
 	if (json_array_size(doms) != sv->nr)
 		sv_log(sv, "state.json lacks %zu domain(s) (out of memory?)",
@@ -346,15 +406,50 @@ static void log_tail(const char *path, char *buf, size_t len)
 	copy_str(buf, len, start ? start + 1 : chunk);
 }
 
+/*
+ * Every channel's region, made here rather than in the hub so the
+ * supervisor holds it: a read-only view feeds status now and hang
+ * detection later, and the regions outlive a hub that dies.
+ */
+static int make_regions(struct sv *sv, struct ddvm_err *err)
+{
+	char name[2 * DDVM_NAME_MAX + 2];
+	unsigned int i, j;
+	int ret;
+
+	for (i = 0; i < sv->nr; i++) {
+		struct domain *d = &sv->doms[i];
+
+		for (j = 0; j < d->cfg->nr_channels; j++) {
+			snprintf(name, sizeof(name), "%s.%s", d->cfg->name, d->cfg->channels[j].name);
+			ret = ddvm_region_create(name, d->cfg->channels[j].size, &d->region_fd[j],
+						 err);
+			if (!ret)
+				ret = ddvm_chanmon_open(&d->mon[j], d->region_fd[j],
+							d->cfg->channels[j].size, name, err);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 static int start_hub(struct sv *sv, struct ddvm_err *err)
 {
+	int keep[DDVM_MAX_DOMAINS * DDVM_MAX_CHANNELS];
+	int fds[DDVM_MAX_DOMAINS][DDVM_MAX_CHANNELS];
 	struct pollfd pfd;
 	struct ddvm_spawn sp = { .stdin_fd = -1 };
 	struct ddvm_argv a = { 0 };
 	char logpath[4096], line[256], buf[16];
+	unsigned int i, j, nk = 0;
 	int rp[2], logfd, ret;
 	long long deadline;
 	ssize_t n;
+
+	for (i = 0; i < sv->nr; i++)
+		for (j = 0; j < sv->doms[i].cfg->nr_channels; j++)
+			keep[nk++] = fds[i][j] = sv->doms[i].region_fd[j];
 
 	ret = ddvm_run_path(logpath, sizeof(logpath), sv->run_dir, DDVM_HUB_LOG, err);
 	if (ret)
@@ -366,13 +461,16 @@ static int start_hub(struct sv *sv, struct ddvm_err *err)
 		ret = ddvm_errf(err, -errno, "pipe: %s", strerror(errno));
 		goto out_log;
 	}
-	ret = ddvm_hub_argv(&a, sv->cfg, sv->o->exe, rp[1], NULL, sv->run_dir, err);
+	ret = ddvm_hub_argv(&a, sv->cfg, sv->o->exe, rp[1], (const int (*)[DDVM_MAX_CHANNELS])fds,
+			    sv->run_dir, err);
 	if (ret)
 		goto out_pipe;
 	sp.argv = a.argv;
 	sp.stdout_fd = logfd;
 	sp.stderr_fd = logfd;
 	sp.keep_fd = rp[1];
+	sp.keep_fds = keep;
+	sp.nr_keep_fds = nk;
 	/* the hub outlives DD/OS restarts, not the supervisor */
 	sp.death_signal = SIGTERM;
 	ret = ddvm_spawn(&sp, &sv->hub_pid, err);
@@ -430,6 +528,296 @@ out_pipe:
 out_log:
 	close(logfd);
 	return ret;
+}
+
+/* ------------------------------------------------------------------ wires */
+
+/*
+ * Run "ip ARGS..." to completion (bounded), its output kept for the error
+ * message.  Synchronous: a few milliseconds per command, and only at a NIC
+ * domain's DDVM-READY and at shutdown.
+ */
+static int run_ip(struct sv *sv, const char *const *args, char *why, size_t len)
+{
+	struct ddvm_spawn sp = { .stdin_fd = -1, .keep_fd = -1, .death_signal = SIGKILL };
+	const char *argv[16];
+	char out[512], cmd[256];
+	struct ddvm_argv fmt;
+	struct ddvm_err err;
+	struct pollfd pfd;
+	long long deadline;
+	size_t got = 0, i;
+	int op[2], status = 0, n;
+	pid_t pid;
+	ssize_t r;
+
+	argv[0] = "ip";
+	for (i = 0; args[i] && i < sizeof(argv) / sizeof(argv[0]) - 2; i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+	fmt.argc = (int)i + 1;
+	fmt.argv = (char **)argv;
+	ddvm_argv_format(&fmt, cmd, sizeof(cmd));
+	if (pipe2(op, O_CLOEXEC)) {
+		n = errno;
+		snprintf(why, len, "%s: pipe: %s", cmd, strerror(n));
+		return -n;
+	}
+	sp.argv = (char *const *)argv;
+	sp.stdout_fd = op[1];
+	sp.stderr_fd = op[1];
+	n = ddvm_spawn(&sp, &pid, &err);
+	close(op[1]);
+	if (n) {
+		close(op[0]);
+		snprintf(why, len, "%.120s: %.200s (Debian package iproute2)", cmd, err.msg);
+		return n;
+	}
+	pfd.fd = op[0];
+	pfd.events = POLLIN;
+	deadline = mono_ms() + IP_TIMEOUT_MS;
+	for (;;) {
+		long long left = deadline - mono_ms();
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			break;
+		r = read(op[0], out + got, sizeof(out) - 1 - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (got == sizeof(out) - 1)
+			break;
+	}
+	close(op[0]);
+	out[got] = '\0';
+	while (got && (out[got - 1] == '\n' || out[got - 1] == ' '))
+		out[--got] = '\0';
+	for (i = 0; i < got; i++)
+		if (out[i] == '\n' || (unsigned char)out[i] < 0x20)
+			out[i] = ' ';
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (mono_ms() >= deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			snprintf(why, len, "%s: no exit within %d ms", cmd, IP_TIMEOUT_MS);
+			return -ETIMEDOUT;
+		}
+		usleep(2000);
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (!out[0])
+		describe_status(status, out, sizeof(out));
+	snprintf(why, len, "%.120s: %.200s", cmd, out);
+	sv_log(sv, "%s", why);
+	return -EIO;
+}
+
+static bool netns_exists(const char *ns)
+{
+	char path[sizeof(NETNS_DIR) + DDVM_NETNS_MAX + 2];
+	struct stat st;
+
+	snprintf(path, sizeof(path), NETNS_DIR "/%s", ns);
+	return !stat(path, &st);
+}
+
+/* Rewrite RUN/netns.created from sv->netns (atomically; removed when empty). */
+static void netns_record(struct sv *sv)
+{
+	char path[4096], tmp[4096 + 8];
+	unsigned int i;
+	FILE *f;
+
+	if (ddvm_run_path(path, sizeof(path), sv->run_dir, NETNS_RECORD, NULL))
+		return;
+	if (!sv->nr_netns) {
+		unlink(path);
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f) {
+		sv_log(sv, "%s: %s; a namespace may outlive a crash", tmp, strerror(errno));
+		return;
+	}
+	for (i = 0; i < sv->nr_netns; i++)
+		fprintf(f, "%s\n", sv->netns[i]);
+	if (fclose(f) || rename(tmp, path)) {
+		sv_log(sv, "%s: %s; a namespace may outlive a crash", path, strerror(errno));
+		unlink(tmp);
+	}
+}
+
+static bool valid_netns_name(const char *ns)
+{
+	size_t n = strlen(ns);
+
+	return n && n <= DDVM_NETNS_MAX && ns[0] != '.' && ns[0] != '-' &&
+	       strspn(ns, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+static bool netns_ours(struct sv *sv, const char *ns)
+{
+	unsigned int i;
+
+	for (i = 0; i < sv->nr_netns; i++)
+		if (!strcmp(sv->netns[i], ns))
+			return true;
+	return false;
+}
+
+/*
+ * Domain @d's QEMU made tap dd-NAME: move it into wire.netns (made if
+ * missing), give it wire.address, bring it up.  Runs at every DDVM-READY,
+ * since every boot's QEMU makes a new tap.  Only our namespace and our
+ * tap are touched.
+ */
+static int wire_up(struct sv *sv, struct domain *d, char *why, size_t len)
+{
+	const struct ddvm_wire_cfg *w = &d->cfg->nic.wire;
+	char tap[16];
+	int ret;
+
+	if (!d->cfg->has_nic || !w->netns[0])
+		return 0;
+	ddvm_tap_name(d->cfg->name, tap, sizeof(tap));
+	if (!netns_exists(w->netns)) {
+		const char *add[] = { "netns", "add", w->netns, NULL };
+		const char *lo[] = { "-n", w->netns, "link", "set", "dev", "lo", "up", NULL };
+
+		ret = run_ip(sv, add, why, len);
+		/* someone made it meanwhile: then it is theirs, not ours */
+		if (ret && !netns_exists(w->netns))
+			return ret;
+		if (!ret) {
+			if (sv->nr_netns < DDVM_MAX_DOMAINS && !netns_ours(sv, w->netns)) {
+				snprintf(sv->netns[sv->nr_netns++], sizeof(sv->netns[0]), "%s",
+					 w->netns);
+				netns_record(sv);
+			}
+			sv_log(sv, "%s: made network namespace %s", d->cfg->name, w->netns);
+			ret = run_ip(sv, lo, why, len);
+			if (ret)
+				return ret;
+		}
+	}
+	{
+		const char *mv[] = { "link", "set", "dev", tap, "netns", w->netns, NULL };
+		const char *addr[] = { "-n", w->netns, "addr", "add", w->address, "dev", tap, NULL };
+		const char *up[] = { "-n", w->netns, "link", "set", "dev", tap, "up", NULL };
+
+		ret = run_ip(sv, mv, why, len);
+		if (!ret && w->address[0])
+			ret = run_ip(sv, addr, why, len);
+		if (!ret)
+			ret = run_ip(sv, up, why, len);
+	}
+	if (!ret)
+		sv_log(sv, "%s: wire %s up in namespace %s%s%s", d->cfg->name, tap, w->netns,
+		       w->address[0] ? " as " : "", w->address);
+	return ret;
+}
+
+/*
+ * Remove namespace @ns if it holds nothing but lo: our taps are gone with
+ * their QEMUs, and anything else in it is someone else's to keep.
+ */
+static void netns_remove(struct sv *sv, const char *ns)
+{
+	const char *del[] = { "netns", "delete", ns, NULL };
+	char out[512];
+	struct ddvm_spawn sp = { .stdin_fd = -1, .stderr_fd = -1, .keep_fd = -1 };
+	const char *argv[] = { "ip", "-n", ns, "-o", "link", "show", NULL };
+	int op[2], status;
+	ssize_t r;
+	size_t got = 0;
+	pid_t pid;
+	char *line;
+
+	if (!netns_exists(ns))
+		return;
+	/* what is in it: one line per interface */
+	if (pipe2(op, O_CLOEXEC))
+		return;
+	sp.argv = (char *const *)argv;
+	sp.stdout_fd = op[1];
+	if (ddvm_spawn(&sp, &pid, NULL)) {
+		close(op[0]);
+		close(op[1]);
+		return;
+	}
+	close(op[1]);
+	while (got < sizeof(out) - 1 && (r = read(op[0], out + got, sizeof(out) - 1 - got)) > 0)
+		got += (size_t)r;
+	close(op[0]);
+	waitpid(pid, &status, 0);
+	out[got] = '\0';
+	for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
+		if (!strstr(line, ": lo:")) {
+			sv_log(sv, "network namespace %s: kept, it holds more than lo: %.200s", ns,
+			       line);
+			return;
+		}
+	if (!run_ip(sv, del, out, sizeof(out)))
+		sv_log(sv, "network namespace %s: removed", ns);
+}
+
+static void remove_netns(struct sv *sv)
+{
+	unsigned int i;
+
+	for (i = 0; i < sv->nr_netns; i++)
+		netns_remove(sv, sv->netns[i]);
+	sv->nr_netns = 0;
+	netns_record(sv);
+}
+
+/*
+ * A supervisor that died could not remove the namespaces it made; its
+ * RUN/netns.created still names them.  We own the run directory now:
+ * remove them (if they hold only lo) before anything of ours starts.
+ */
+static void remove_stale_netns(struct sv *sv)
+{
+	char path[4096], line[128];
+	FILE *f;
+
+	if (ddvm_run_path(path, sizeof(path), sv->run_dir, NETNS_RECORD, NULL))
+		return;
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		/* the file is ours, but a name becomes an argument: check it */
+		if (!valid_netns_name(line))
+			continue;
+		sv_log(sv, "network namespace %s: left by a supervisor that died", line);
+		netns_remove(sv, line);
+	}
+	fclose(f);
+	unlink(path);
+}
+
+/* ----------------------------------------------------------------- ticks */
+
+/* A periodic tick samples every channel into state.json. */
+static void start_tick(struct sv *sv)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_TICK, 0) };
+	struct itimerspec its = {
+		.it_interval = { .tv_sec = TICK_MS / 1000, .tv_nsec = TICK_MS % 1000 * 1000000L },
+		.it_value = { .tv_sec = TICK_MS / 1000, .tv_nsec = TICK_MS % 1000 * 1000000L },
+	};
+
+	sv->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (sv->tick_fd < 0 || timerfd_settime(sv->tick_fd, 0, &its, NULL) ||
+	    epoll_ctl(sv->epfd, EPOLL_CTL_ADD, sv->tick_fd, &ev))
+		/* status still works, from the state of the last event */
+		sv_log(sv, "channel sampling timer: %s; status shows no live data", strerror(errno));
 }
 
 /* --------------------------------------------------------------- domains */
@@ -496,6 +884,8 @@ static void start_domain(struct sv *sv, struct domain *d)
 		goto out_fail;
 	}
 	d->boots++;
+	if (strcmp(d->wire, "none"))
+		d->wire = "pending";
 	ddvm_argv_format(&a, cmd, sizeof(cmd));
 	n = snprintf(banner, sizeof(banner), "\n=== ddvm: %s boot %u at %ld: %s\n", d->cfg->name,
 		     d->boots, (long)time(NULL), cmd);
@@ -564,6 +954,19 @@ static void on_console_line(struct sv *sv, struct domain *d, char *line)
 		copy_str(d->last_line, sizeof(d->last_line), line);
 	if (!d->ready && strstr(line, DDVM_READY_LINE) &&
 	    (d->state == DOM_BOOTING || d->state == DOM_RESTARTING)) {
+		char why[192];
+
+		/* the remote end of a NIC's wire is part of "serving" */
+		if (wire_up(sv, d, why, sizeof(why))) {
+			d->wire = "failed";
+			snprintf(d->why, sizeof(d->why), "wire: %s", why);
+			sv_log(sv, "%s: %s; killing QEMU pid %d", d->cfg->name, d->why, (int)d->pid);
+			d->expect_exit = true;
+			kill(d->pid, SIGKILL);
+			return;
+		}
+		if (strcmp(d->wire, "none"))
+			d->wire = "up";
 		d->ready = true;
 		d->last_boot_ms = mono_ms() - d->t_start;
 		d->attempt = 0;
@@ -907,6 +1310,8 @@ static void shutdown_all(struct sv *sv)
 			unlink(path);
 	}
 	stop_hub(sv);
+	/* every QEMU is gone, and its tap with it: the namespaces are empty */
+	remove_netns(sv);
 	/* the hub removes its sockets; a killed one cannot */
 	for (i = 0; i < sv->nr; i++) {
 		const struct ddvm_domain_cfg *c = sv->doms[i].cfg;
@@ -927,9 +1332,12 @@ static int setup_domain(struct sv *sv, struct domain *d, unsigned int idx,
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_TIMER, idx) };
 	char dir[4096], path[4096 + 16];
+	unsigned int j;
 
 	memset(d, 0, sizeof(*d));
 	d->timer_fd = -1;
+	for (j = 0; j < DDVM_MAX_CHANNELS; j++)
+		d->region_fd[j] = -1;
 	d->sv = sv;
 	d->cfg = &sv->cfg->domains[idx];
 	d->idx = idx;
@@ -937,6 +1345,7 @@ static int setup_domain(struct sv *sv, struct domain *d, unsigned int idx,
 	d->out_fd = -1;
 	d->console_fd = -1;
 	d->last_boot_ms = -1;
+	d->wire = d->cfg->has_nic && d->cfg->nic.wire.netns[0] ? "pending" : "none";
 	snprintf(dir, sizeof(dir), "%s/%s", sv->run_dir, d->cfg->name);
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return ddvm_errf(err, -errno, "%s: %s", dir, strerror(errno));
@@ -954,11 +1363,17 @@ static int setup_domain(struct sv *sv, struct domain *d, unsigned int idx,
 
 static void teardown(struct sv *sv)
 {
-	unsigned int i;
+	unsigned int i, j;
 
 	for (i = 0; i < sv->nr; i++) {
 		struct domain *d = &sv->doms[i];
 
+		for (j = 0; j < DDVM_MAX_CHANNELS; j++) {
+			ddvm_chanmon_close(&d->mon[j]);
+			if (d->region_fd[j] >= 0)
+				close(d->region_fd[j]);
+			d->region_fd[j] = -1;
+		}
 		close_qmp(sv, d);
 		if (d->out_fd >= 0)
 			close(d->out_fd);
@@ -967,6 +1382,8 @@ static void teardown(struct sv *sv)
 		if (d->timer_fd >= 0)
 			close(d->timer_fd);
 	}
+	if (sv->tick_fd >= 0)
+		close(sv->tick_fd);
 	if (sv->sig_fd >= 0)
 		close(sv->sig_fd);
 	if (sv->epfd >= 0)
@@ -991,6 +1408,14 @@ static void dispatch(struct sv *sv, uint64_t data)
 		if (d)
 			on_timer(sv, d);
 		break;
+	case EV_TICK: {
+		uint64_t ticks;
+
+		/* fresh channel data in state.json for "ddvm status" */
+		if (read(sv->tick_fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+			save_state(sv, true);
+		break;
+	}
 	case EV_QMP:
 		if (d && d->qmp && ddvm_qmp_dispatch(d->qmp, &err)) {
 			/* QEMU is going away (or babbling): the exit tells why */
@@ -1023,6 +1448,7 @@ int ddvm_supervise(const struct ddvm_supervisor_opts *o, struct ddvm_err *err)
 	sv->hub_state = "starting";
 	sv->epfd = -1;
 	sv->sig_fd = -1;
+	sv->tick_fd = -1;
 	sv->nr = o->cfg->nr_domains;
 
 	sigemptyset(&mask);
@@ -1051,8 +1477,16 @@ int ddvm_supervise(const struct ddvm_supervisor_opts *o, struct ddvm_err *err)
 		ret = ddvm_errf(err, -errno, "signalfd/epoll: %s", strerror(errno));
 		goto out_free;
 	}
+	/* teardown() may see domains never set up: nothing of theirs is open */
 	for (i = 0; i < sv->nr; i++) {
-		sv->doms[i].timer_fd = -1;
+		struct domain *d = &sv->doms[i];
+		unsigned int j;
+
+		d->timer_fd = d->out_fd = d->console_fd = -1;
+		for (j = 0; j < DDVM_MAX_CHANNELS; j++)
+			d->region_fd[j] = -1;
+	}
+	for (i = 0; i < sv->nr; i++) {
 		ret = setup_domain(sv, &sv->doms[i], i, err);
 		if (ret)
 			goto out_free;
@@ -1062,9 +1496,12 @@ int ddvm_supervise(const struct ddvm_supervisor_opts *o, struct ddvm_err *err)
 		ret = ddvm_errf(err, -errno, "%s: %s", hubdir, strerror(errno));
 		goto out_free;
 	}
+	remove_stale_netns(sv);
 	save_state(sv, true);
 
-	ret = start_hub(sv, err);
+	ret = make_regions(sv, err);
+	if (!ret)
+		ret = start_hub(sv, err);
 	if (ret) {
 		for (i = 0; i < sv->nr; i++) {
 			sv->doms[i].state = DOM_FAILED;
@@ -1076,6 +1513,7 @@ int ddvm_supervise(const struct ddvm_supervisor_opts *o, struct ddvm_err *err)
 		save_state(sv, false);
 		goto out_free;
 	}
+	start_tick(sv);
 	save_state(sv, true);
 	for (i = 0; i < sv->nr; i++)
 		start_domain(sv, &sv->doms[i]);
@@ -1156,6 +1594,47 @@ static int find_program(const char *prog)
 	}
 }
 
+/* Whether we hold CAP_NET_ADMIN (bit 12 of CapEff): QEMU needs it to make a tap. */
+static bool have_net_admin(void)
+{
+	char line[256];
+	unsigned long long caps = 0;
+	bool found = false;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return geteuid() == 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1) {
+			found = true;
+			break;
+		}
+	fclose(f);
+	return found ? (caps >> 12) & 1 : geteuid() == 0;
+}
+
+/* A NIC domain needs a tap QEMU can make, and its wire needs ip. */
+static int preflight_nic(const struct ddvm_domain_cfg *d, struct ddvm_err *err)
+{
+	char tap[16];
+	int ret;
+
+	ddvm_tap_name(d->name, tap, sizeof(tap));
+	if (!have_net_admin())
+		return ddvm_errf(err, -EPERM, "domain %s: QEMU must create tap %s, which needs "
+				 "root (CAP_NET_ADMIN)", d->name, tap);
+	if (access("/dev/net/tun", R_OK | W_OK))
+		return ddvm_errf(err, -errno, "domain %s: /dev/net/tun: %s (QEMU creates tap %s "
+				 "through it; modprobe tun)", d->name, strerror(errno), tap);
+	if (d->nic.wire.netns[0]) {
+		ret = find_program("ip");
+		if (ret)
+			return ddvm_errf(err, ret, "domain %s: ip not found in PATH, needed for "
+					 "nic.wire (Debian package iproute2)", d->name);
+	}
+	return 0;
+}
+
 int ddvm_supervisor_preflight(const struct ddvm_config *cfg, struct ddvm_err *err)
 {
 	const char *qemu = getenv(DDVM_QEMU_ENV);
@@ -1185,6 +1664,8 @@ int ddvm_supervisor_preflight(const struct ddvm_config *cfg, struct ddvm_err *er
 	for (i = 0; i < cfg->nr_domains; i++) {
 		ret = ddvm_qemu_argv(&a, cfg, &cfg->domains[i], &tcg, cfg->run_dir, err);
 		ddvm_argv_free(&a);
+		if (!ret && cfg->domains[i].has_nic)
+			ret = preflight_nic(&cfg->domains[i], err);
 		if (ret)
 			return ret;
 	}

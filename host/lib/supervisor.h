@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The supervisor: starts the hub, then one QEMU per driver domain, watches
- * each boot for DDVM-READY, restarts what fails, and keeps RUN/state.json
- * current.  Control plane only: it never touches channel data.
+ * The supervisor: makes every channel's region, starts the hub (which
+ * inherits them), then one QEMU per driver domain, watches each boot for
+ * DDVM-READY, sets up a NIC domain's wire (its tap moved into a network
+ * namespace with an address: the "remote host"), restarts what fails, and
+ * keeps RUN/state.json current, with each channel's live header data
+ * refreshed every second.  Control plane only: it maps the regions
+ * read-only (chanmon.h) and never takes part in the data path.
  *
  * Single-threaded: one epoll over a signalfd (SIGCHLD, SIGTERM, SIGINT,
- * SIGHUP), each QEMU's console pipe, a timerfd per domain and each
- * domain's QMP socket.
+ * SIGHUP), each QEMU's console pipe, a timerfd per domain, the sampling
+ * tick and each domain's QMP socket.
  */
 #ifndef DDVM_SUPERVISOR_H
 #define DDVM_SUPERVISOR_H
@@ -43,7 +47,8 @@ struct ddvm_supervisor_opts {
 /**
  * ddvm_supervisor_preflight - check, before anything starts, what would
  *	otherwise fail later and further from its cause: kernel and initrd
- *	readable, QEMU found, socket paths short enough.  (Disk images are
+ *	readable, QEMU found, socket paths short enough, and for NIC domains
+ *	CAP_NET_ADMIN, /dev/net/tun and (for a wire) ip.  (Disk images are
  *	the caller's, once it owns the run directory: ddvm_image_prepare().)
  * @cfg: the config, paths absolute
  * @err: names the file, image or domain at fault
@@ -55,8 +60,9 @@ int ddvm_supervisor_preflight(const struct ddvm_config *cfg, struct ddvm_err *er
 /**
  * ddvm_supervise - run the supervisor until SIGTERM/SIGINT, or until every
  *	domain has failed for good; then stop every QEMU (QMP quit, SIGTERM,
- *	SIGKILL, each after a bound), stop the hub, remove the sockets and
- *	the pid file, and write the final state.
+ *	SIGKILL, each after a bound), stop the hub, remove the network
+ *	namespaces it made (those left holding only lo), the sockets and the
+ *	pid file, and write the final state.
  * @o:   what to run and where to report
  * @err: why it stopped, when that was not a request
  *

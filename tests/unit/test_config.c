@@ -140,6 +140,12 @@ static void test_example_configs_load(void **state)
 			fail_msg("%s (run from the repository root)", err.msg);
 		assert_int_equal(cfg.domains[0].disk.controller, want[i]);
 	}
+	if (ddvm_config_load(&cfg, "configs/net.json", &err))
+		fail_msg("%s (run from the repository root)", err.msg);
+	assert_true(cfg.domains[0].has_nic);
+	assert_false(cfg.domains[0].has_disk);
+	assert_int_equal(cfg.domains[0].nr_channels, 2);
+	assert_string_equal(cfg.domains[0].nic.wire.netns, "ddvm-remote");
 }
 
 static void test_syntax_errors(void **state)

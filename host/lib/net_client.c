@@ -26,6 +26,7 @@ struct ddvm_net {
 	 * the next generation.
 	 */
 	bool usable;
+	bool reset_asked;		/* we asked for a fresh generation after a broken ring */
 	int epfd;			/* doorbell + hub socket, for ddvm_net_fd() */
 	struct ddvm_net_stats stats;
 };
@@ -139,6 +140,7 @@ static void ddvm_net_ring_broken(struct ddvm_net *net)
 {
 	net->stats.ring_errors++;
 	net->usable = false;
+	net->reset_asked = true;
 	ddvm_store_release(&net->chan.cli->state, DDVM_CLI_RESET);
 	ddvm_net_notify(net);
 }
@@ -157,6 +159,7 @@ static int ddvm_net_relayout(struct ddvm_net *net)
 	if (ret < 0)
 		return ret;
 	net->usable = false;
+	net->reset_asked = false;
 	if (ddvm_chan_client_relayout(&net->chan, net->want, DDVM_NET_NR_RINGS, NULL))
 		return 0;	/* no valid server block yet: look again later */
 	net->stats.generations = net->chan.generations_seen;
@@ -175,6 +178,12 @@ static int ddvm_net_sync(struct ddvm_net *net)
 
 	switch (ddvm_chan_client_health(&net->chan)) {
 	case DDVM_CHAN_OK:
+		/*
+		 * A server still WAITing for the layout we withdrew cannot
+		 * reset it; it needs a fresh copy of the same one.
+		 */
+		if (net->reset_asked && ddvm_load_acquire(&net->chan.srv->state) == DDVM_SRV_WAIT)
+			break;
 		return net->usable;
 	case DDVM_CHAN_NEW_SERVER:
 		ret = ddvm_net_relayout(net);
@@ -182,9 +191,10 @@ static int ddvm_net_sync(struct ddvm_net *net)
 			return ret;
 		return ddvm_chan_client_health(&net->chan) == DDVM_CHAN_OK && net->usable;
 	case DDVM_CHAN_ABSENT:
-		break;
+		return 0;
 	}
-	return 0;
+	ret = ddvm_net_relayout(net);
+	return ret < 0 ? ret : 0;	/* frames flow from the next call */
 }
 
 int ddvm_net_send(struct ddvm_net *net, const struct iovec *frames, int n)

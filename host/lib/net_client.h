@@ -8,7 +8,7 @@
  * never goes down: when the DD/OS restarts, frames in flight are lost (as on
  * a real wire) and the library lays the channel out again for the new server
  * by itself; while no server runs, send queues nothing and recv finds
- * nothing.  No call blocks.
+ * nothing.  No call blocks.  A handle belongs to one thread at a time.
  */
 #ifndef DDVM_NET_CLIENT_H
 #define DDVM_NET_CLIENT_H

@@ -80,6 +80,7 @@ struct harness {
 	struct ddvm_cli_block layout;
 	struct ddvm_ring stx, srx;
 	uint32_t cli_gen;
+	uint64_t layouts;		/* the client's count of layouts done */
 	bool bound;
 	uint32_t tx_seen;		/* TX index up to which entries were checked */
 	uint64_t rx_frames;		/* client stats the oracle expects */
@@ -141,6 +142,7 @@ static void scan(struct harness *h)
 		.page_size = 4096,
 	};
 	struct ddvm_cli_block c = *h->cli;
+	struct ddvm_net_stats st;
 	struct ddvm_net_desc d;
 	uint32_t prod;
 
@@ -148,8 +150,11 @@ static void scan(struct harness *h)
 		return;
 	CHECK(ddvm_layout_check(&c, &rules) == 0);
 	CHECK(ddvm_net_layout_check(&c) == 0);
-	if (!h->bound || c.generation != h->cli_gen) {
+	/* every layout resets the rings, even one again for the same generation */
+	ddvm_net_get_stats(h->net, &st);
+	if (!h->bound || c.generation != h->cli_gen || st.generations != h->layouts) {
 		h->cli_gen = c.generation;
+		h->layouts = st.generations;
 		h->layout = c;
 		ddvm_ring_init(&h->stx, h->region, &c.rings[DDVM_NET_RING_TX]);
 		ddvm_ring_init(&h->srx, h->region, &c.rings[DDVM_NET_RING_RX]);
@@ -196,7 +201,7 @@ static void do_send(struct harness *h, const uint8_t *a)
 	struct iovec iov[8];
 	int n = 1 + a[0] % 8, ret, i;
 	uint32_t prod0 = h->bound ? ddvm_load_acquire(&h->stx.ctl->prod) : 0;
-	uint32_t gen0 = h->cli_gen;
+	uint64_t layouts0 = h->layouts;
 	size_t len;
 
 	for (i = 0; i < n; i++) {
@@ -212,7 +217,7 @@ static void do_send(struct harness *h, const uint8_t *a)
 	CHECK(ret == -EINVAL || ret == -EMSGSIZE || (ret >= 0 && ret <= n));
 	scan(h);
 	/* what was queued is the caller's frames, in order, in their buffers */
-	if (ret > 0 && h->bound && h->cli_gen == gen0) {
+	if (ret > 0 && h->bound && h->layouts == layouts0) {
 		for (i = 0; i < ret; i++) {
 			struct ddvm_net_desc d;
 			uint32_t idx = prod0 + (uint32_t)i;
@@ -538,6 +543,18 @@ static void write_seeds(const char *dir)
 	put_step(buf, &len, ST_SEND, 0x0808080808080801ull);
 	put_step(buf, &len, ST_LINK, 0);
 	write_seed(dir, "restart", buf, len);
+
+	/* a broken ring while the server still WAITs for our layout: lay it out again */
+	len = seed_header(buf, ok, DDVM_SRV_WAIT);
+	put_step(buf, &len, ST_SEND, 0x0808080808080801ull);
+	put_step(buf, &len, ST_STATE, DDVM_SRV_WAIT);
+	put_step(buf, &len, ST_RX_PROD, 0x7654321000000000ull);
+	put_step(buf, &len, ST_RECV, 3);
+	put_step(buf, &len, ST_RECV, 3);
+	put_step(buf, &len, ST_SEND, 0x0808080808080801ull);
+	put_step(buf, &len, ST_POST, 64);
+	put_step(buf, &len, ST_RECV, 3);
+	write_seed(dir, "reset-while-waiting", buf, len);
 
 	/* too small a region, and a server that rejects the layout */
 	len = seed_header(buf, 0 | F_ANSWER_RUN | F_ANSWER_GEN, DDVM_SRV_WAIT);

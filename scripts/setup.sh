@@ -23,7 +23,7 @@ PACKAGES=(
 	qemu-system-x86 qemu-utils
 	busybox-static cpio kmod
 	file binutils xz-utils zstd
-	fio gnuplot-nox iproute2
+	fio gnuplot-nox iproute2 iputils-ping iperf3
 )
 
 STEPS=8

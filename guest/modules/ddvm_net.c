@@ -28,6 +28,7 @@ struct ddvm_net_port {
 	struct net_device *dev;
 	struct list_head clients;	/* struct ddvm_net, RCU for the rx handler */
 	unsigned int nr_clients;
+	bool gro_was_on;		/* restored when the last client leaves */
 };
 
 /* One client channel on a port. */
@@ -61,7 +62,7 @@ static void ddvm_net_deliver(struct ddvm_net *n, const struct sk_buff *skb, int 
 		spin_unlock_irqrestore(&n->rx_lock, flags);
 		return;
 	}
-	if (len > DDVM_NET_BUF_SIZE || ddvm_ring_free(&n->rx) <= 0) {
+	if (len > DDVM_NET_BUF_SIZE || skb_is_gso(skb) || ddvm_ring_free(&n->rx) <= 0) {
 		n->rx_dropped++;	/* a full ring or a broken one: the client's loss */
 		spin_unlock_irqrestore(&n->rx_lock, flags);
 		return;
@@ -291,6 +292,16 @@ static int ddvm_net_join(struct ddvm_net *n, struct net_device *dev)
 		if (ret)
 			netdev_rx_handler_unregister(dev);
 	}
+	if (!ret) {
+		/*
+		 * Clients get frames, not the 64 KiB super-packets GRO and LRO
+		 * build: a bridge re-segments on transmit, we have no transmit.
+		 */
+		port->gro_was_on = dev->wanted_features & NETIF_F_GRO;
+		dev->wanted_features &= ~NETIF_F_GRO;
+		netdev_update_features(dev);
+		dev_disable_lro(dev);
+	}
 	rtnl_unlock();
 	if (ret) {
 		kfree(port);
@@ -318,6 +329,10 @@ static void ddvm_net_leave(struct ddvm_net *n)
 		rtnl_lock();
 		netdev_rx_handler_unregister(port->dev);
 		dev_set_promiscuity(port->dev, -1);
+		if (port->gro_was_on) {
+			port->dev->wanted_features |= NETIF_F_GRO;
+			netdev_update_features(port->dev);
+		}
 		rtnl_unlock();
 		list_del(&port->node);
 	}

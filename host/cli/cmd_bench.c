@@ -317,11 +317,10 @@ static int bench_blk(int argc, char **argv)
 		free(table);
 	}
 	json_decref(doc);
-	if (!no_plot) {
-		if (ddvm_bench_plot(&rep, base, &err)) {
-			fprintf(stderr, "ddvm bench: chart: %s\n", err.msg);
-			failed = 1;
-		}
+	if (!no_plot && ddvm_bench_plot(&rep, base, &err)) {
+		fprintf(stderr, "ddvm bench: chart: %s\n", err.msg);
+		failed = 1;
+		no_plot = true;
 	}
 	fprintf(stderr, "results: %s.json%s%s%s\n", base, no_plot ? "" : ", ", no_plot ? "" : base,
 		no_plot ? "" : ".png");

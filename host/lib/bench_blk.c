@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -683,6 +684,10 @@ static int reuse_start(struct bench *b, struct reuse *ru, int lock_fd, struct dd
 		return ret;
 	}
 	if (ru->sv_pid == 0) {
+		/* a benchmark killed outright must not leave a DD/OS behind */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() == 1)
+			_exit(1);
 		close(pp[0]);
 		dup2(logfd, STDOUT_FILENO);
 		dup2(logfd, STDERR_FILENO);

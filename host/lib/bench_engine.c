@@ -66,7 +66,7 @@ double ddvm_hist_percentile(const struct ddvm_hist *h, double p)
 {
 	uint64_t target, cum = 0;
 	unsigned int i;
-	double exact;
+	double exact, v;
 
 	if (!h->count)
 		return 0;
@@ -83,9 +83,11 @@ double ddvm_hist_percentile(const struct ddvm_hist *h, double p)
 	for (i = 0; i < DDVM_HIST_BUCKETS; i++) {
 		cum += h->buckets[i];
 		if (cum >= target)
-			return hist_value(i);
+			break;
 	}
-	return hist_value(DDVM_HIST_BUCKETS - 1);
+	/* a bucket's middle may lie beyond the largest value seen */
+	v = hist_value(i < DDVM_HIST_BUCKETS ? i : DDVM_HIST_BUCKETS - 1);
+	return v > (double)h->max ? (double)h->max : v;
 }
 
 /* ---------------------------------------------------------------- engine */
@@ -292,10 +294,16 @@ int ddvm_bench_engine_run(struct ddvm_blk *blk, const struct ddvm_bench_workload
 		now = now_ns();
 		if (!n) {
 			if (now - last_progress > stall_ns) {
+				uint64_t hb;
+				uint32_t gen, state;
+
+				/* a live heartbeat means the DD/OS runs: a device or a lost doorbell */
+				ddvm_blk_server_state(blk, &hb, &gen, &state);
 				ret = ddvm_errf(err, -ETIMEDOUT,
-						"%s: no request completed for %d ms (%u I/Os in flight): "
-						"the device stalled", w->name, (int)(stall_ns / 1000000),
-						e.inflight);
+						"%s: no request completed for %d ms (%u I/Os in flight; "
+						"server state %u, generation %u, heartbeat %llu)",
+						w->name, (int)(stall_ns / 1000000), e.inflight, state, gen,
+						(unsigned long long)hb);
 				goto out_free;
 			}
 			continue;

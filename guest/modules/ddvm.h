@@ -46,6 +46,8 @@ struct ddvm_backend_ops {
 	bool (*drain)(struct ddvm_chan *chan);
 	/* heartbeat tick (timer context): a DDVM_ERR_* code if the device failed */
 	int (*tick)(struct ddvm_chan *chan);
+	/* does the client's request (TX) ring hold entries not yet taken? any context */
+	bool (*pending)(struct ddvm_chan *chan);
 };
 
 struct ddvm_chan {

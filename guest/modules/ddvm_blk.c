@@ -414,6 +414,13 @@ static void ddvm_blk_detach(struct ddvm_chan *chan)
 	chan->backend = NULL;
 }
 
+static bool ddvm_blk_pending(struct ddvm_chan *chan)
+{
+	struct ddvm_blk *blk = chan->backend;
+
+	return ddvm_load_acquire(&blk->req.ctl->prod) != READ_ONCE(blk->req.local);
+}
+
 const struct ddvm_backend_ops ddvm_blk_ops = {
 	.type = DDVM_CHAN_BLK,
 	.nr_rings = DDVM_BLK_NR_RINGS,
@@ -427,4 +434,5 @@ const struct ddvm_backend_ops ddvm_blk_ops = {
 	.process = ddvm_blk_process,
 	.drain = ddvm_blk_drain,
 	.tick = ddvm_blk_tick,
+	.pending = ddvm_blk_pending,
 };

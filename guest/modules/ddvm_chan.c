@@ -186,6 +186,12 @@ static void ddvm_chan_heartbeat(struct timer_list *t)
 	err = chan->ops->tick(chan);
 	if (err)
 		ddvm_chan_fail(chan, err);
+	/*
+	 * A safety net under the doorbells: work waiting in the ring is
+	 * picked up within a heartbeat even if a wake-up was lost.
+	 */
+	if (READ_ONCE(chan->state) == DDVM_SRV_RUN && chan->ops->pending(chan))
+		ddvm_chan_kick(chan);
 	mod_timer(&chan->heartbeat, jiffies + msecs_to_jiffies(DDVM_HEARTBEAT_MS));
 }
 

@@ -408,6 +408,13 @@ static void ddvm_net_detach(struct ddvm_chan *chan)
 	chan->backend = NULL;
 }
 
+static bool ddvm_net_pending(struct ddvm_chan *chan)
+{
+	struct ddvm_net *n = chan->backend;
+
+	return ddvm_load_acquire(&n->tx.ctl->prod) != READ_ONCE(n->tx.local);
+}
+
 const struct ddvm_backend_ops ddvm_net_ops = {
 	.type = DDVM_CHAN_NET,
 	.nr_rings = DDVM_NET_NR_RINGS,
@@ -421,4 +428,5 @@ const struct ddvm_backend_ops ddvm_net_ops = {
 	.process = ddvm_net_process,
 	.drain = ddvm_net_drain,
 	.tick = ddvm_net_tick,
+	.pending = ddvm_net_pending,
 };

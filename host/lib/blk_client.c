@@ -9,6 +9,7 @@
 
 #define DDVM_BLK_RING_ENTRIES_MAX	128
 #define DDVM_BLK_SLOT_MAX		(1u << 20)
+#define DDVM_BLK_RECHECK_MS		200
 
 /* A data-area slot: one request in flight owns one slot. */
 struct ddvm_blk_slot {
@@ -333,8 +334,13 @@ int ddvm_blk_reap(struct ddvm_blk *blk, struct ddvm_blk_io **done, int max, int 
 		wait = deadline - ddvm_now_ms();
 		if (wait <= 0)
 			return n;
-		if (wait > 1000)
-			wait = 1000;	/* deadline may be "forever"; poll takes an int */
+		/*
+		 * A safety net under the doorbells: with requests out, look
+		 * at the rings again and re-ring the server every 200 ms, so a
+		 * lost wake-up costs a pause, never a hang.
+		 */
+		if (wait > DDVM_BLK_RECHECK_MS)
+			wait = DDVM_BLK_RECHECK_MS;
 		/*
 		 * While the server is away no doorbell may come (it does not
 		 * know us yet), so look at its block every 20 ms.
@@ -342,6 +348,11 @@ int ddvm_blk_reap(struct ddvm_blk *blk, struct ddvm_blk_io **done, int max, int 
 		if (ddvm_chan_client_health(&blk->chan) != DDVM_CHAN_OK && wait > 20)
 			wait = 20;
 		ret = ddvm_chan_client_wait(&blk->chan, (int)wait);
+		if (!ret && blk->nr_free < blk->depth &&
+		    ddvm_chan_client_health(&blk->chan) == DDVM_CHAN_OK) {
+			blk->stats.rechecks++;
+			ddvm_chan_client_notify(&blk->chan);
+		}
 		if (ret < 0)
 			return ret;
 	}

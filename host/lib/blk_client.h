@@ -40,6 +40,7 @@ struct ddvm_blk_stats {
 	uint64_t generations;		/* layouts done: 1 + restarts/resets seen */
 	uint64_t bad_completions;	/* completions naming no request in flight: dropped */
 	uint64_t doorbells;		/* times we rang the server */
+	uint64_t rechecks;		/* quiet waits with requests out: server re-rung */
 };
 
 /*

@@ -211,7 +211,12 @@ static char *kernel_cmdline(const struct ddvm_domain_cfg *dom)
 	if (dom->has_nic)
 		snprintf(devs + strlen(devs), sizeof(devs) - strlen(devs), " ddvm.net=%s",
 			 ddvm_nic_model_name(dom->nic.model));
-	if (asprintf(&s, "console=ttyS0 loglevel=5 panic=-1%s ddvm.exports=%s", devs,
+	/*
+	 * oops=panic: an oops leaves a DD/OS half dead (a work item killed,
+	 * a lock held); the honest policy is a restart, and pvpanic tells the
+	 * supervisor at once.
+	 */
+	if (asprintf(&s, "console=ttyS0 loglevel=5 panic=-1 oops=panic%s ddvm.exports=%s", devs,
 		     exports) < 0)
 		return NULL;
 	return s;
@@ -239,7 +244,17 @@ int ddvm_qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
 	if (!ret)
 		ret = argv_add(&a, "-m", NULL) ||
 		      argv_addf(&a, "%lluM", (unsigned long long)(dom->memory / DDVM_MIB)) ||
-		      argv_add(&a, "-smp", NULL) || argv_addf(&a, "%u", dom->cpus) ||
+		      argv_add(&a, "-smp", NULL) ||
+		      /*
+		       * Under TCG a guest with one possible CPU runs without
+		       * parallel mode, and TCG then drops its memory barriers.
+		       * The rings are shared with a host process on another
+		       * core, so a lost barrier lost doorbells (1 s stalls and
+		       * hangs seen here).  maxcpus=2 keeps them.
+		       */
+		      (accel->kind == DDVM_ACCEL_KVM ?
+		       argv_addf(&a, "%u", dom->cpus) :
+		       argv_addf(&a, "%u,maxcpus=%u", dom->cpus, dom->cpus < 2 ? 2 : dom->cpus)) ||
 		      argv_add(&a, "-nodefaults", "-no-user-config", "-display", "none",
 			       "-no-reboot", "-kernel", cfg->kernel, "-initrd", cfg->initrd,
 			       "-append", NULL);
@@ -262,6 +277,36 @@ int ddvm_qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
 	      argv_addf(&a, "unix:%s,server=on,wait=off", esc);
 	free(esc);
 	if (ret || argv_add(&a, "-device", "pvpanic-pci", NULL))
+		goto out_nomem;
+	/*
+	 * A watchdog the guest's init pets: a wedged guest kernel is caught
+	 * even with no channel to show a heartbeat.  "pause" freezes it and
+	 * sends QMP WATCHDOG; the supervisor restarts it with that cause.
+	 */
+	if (argv_add(&a, "-device", "i6300esb", "-action", "watchdog=pause", NULL))
+		goto out_nomem;
+	/* tools get their own QMP socket: the supervisor holds qmp.sock */
+	ret = ddvm_domain_socket_path(path, sizeof(path), run_dir, dom->name,
+				      DDVM_QMP_TOOLS_SOCK, err);
+	if (ret)
+		goto out_free;
+	esc = opt_escape(path);
+	ret = !esc || argv_add(&a, "-qmp", NULL) ||
+	      argv_addf(&a, "unix:%s,server=on,wait=off", esc);
+	free(esc);
+	if (ret)
+		goto out_nomem;
+	/* ttyS1: fault injection lines for the guest's init ("ddvm inject") */
+	ret = ddvm_domain_socket_path(path, sizeof(path), run_dir, dom->name,
+				      DDVM_INJECT_SOCK, err);
+	if (ret)
+		goto out_free;
+	esc = opt_escape(path);
+	ret = !esc || argv_add(&a, "-chardev", NULL) ||
+	      argv_addf(&a, "socket,id=inj,path=%s,server=on,wait=off", esc) ||
+	      argv_add(&a, "-serial", "chardev:inj", NULL);
+	free(esc);
+	if (ret)
 		goto out_nomem;
 
 	if (dom->has_disk) {

@@ -75,14 +75,18 @@ static void test_default_virtio_blk_exact(void **state)
 	static const char *const want[] = {
 		"qemu-system-x86_64", "-name", "disk0", "-M", "q35",
 		"-accel", "tcg,thread=multi",
-		"-m", "192M", "-smp", "1", "-nodefaults", "-no-user-config",
+		"-m", "192M", "-smp", "1,maxcpus=2", "-nodefaults", "-no-user-config",
 		"-display", "none", "-no-reboot",
 		"-kernel", "/w/var/guest/vmlinux", "-initrd", "/w/build/guest/initramfs.cpio",
-		"-append", "console=ttyS0 loglevel=5 panic=-1 ddvm.disk=virtio-blk "
+		"-append", "console=ttyS0 loglevel=5 panic=-1 oops=panic ddvm.disk=virtio-blk "
 			   "ddvm.exports=0000:00:10.0=blk:/dev/vda",
 		"-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con",
 		"-qmp", "unix:/w/run/disk0/qmp.sock,server=on,wait=off",
 		"-device", "pvpanic-pci",
+		"-device", "i6300esb", "-action", "watchdog=pause",
+		"-qmp", "unix:/w/run/disk0/qmp-tools.sock,server=on,wait=off",
+		"-chardev", "socket,id=inj,path=/w/run/disk0/inject.sock,server=on,wait=off",
+		"-serial", "chardev:inj",
 		"-drive", "file=/w/var/disk0.img,if=none,id=disk,format=raw,cache=writeback",
 		"-device", "virtio-blk-pci,drive=disk,addr=0x8",
 		"-chardev", "socket,path=/w/run/hub/disk0.c0.sock,id=ch0",
@@ -115,7 +119,7 @@ static void test_nvme(void **state)
 	assert_true(has_pair(&a, "-device", "nvme,drive=disk,serial=ddvm-n1,addr=0x8"));
 	assert_false(has_pair(&a, "-device", "virtio-blk-pci,drive=disk,addr=0x8"));
 	assert_string_equal(value(&a, "-m"), "128M");
-	assert_string_equal(value(&a, "-smp"), "2");
+	assert_string_equal(value(&a, "-smp"), "2,maxcpus=2");
 	assert_non_null(strstr(value(&a, "-append"), " ddvm.disk=nvme "));
 	assert_non_null(strstr(value(&a, "-append"), "ddvm.exports=0000:00:10.0=blk:/dev/nvme0n1"));
 	assert_string_equal(value(&a, "-drive"),
@@ -161,7 +165,7 @@ static void test_channel_addresses(void **state)
 			fail_msg("missing -device %s", want);
 	}
 	assert_string_equal(value(&a, "-append"),
-			    "console=ttyS0 loglevel=5 panic=-1 ddvm.disk=virtio-blk ddvm.exports="
+			    "console=ttyS0 loglevel=5 panic=-1 oops=panic ddvm.disk=virtio-blk ddvm.exports="
 			    "0000:00:10.0=blk:/dev/vda,0000:00:11.0=blk:/dev/vda,"
 			    "0000:00:12.0=blk:/dev/vda,0000:00:13.0=blk:/dev/vda,"
 			    "0000:00:14.0=blk:/dev/vda,0000:00:15.0=blk:/dev/vda,"
@@ -176,6 +180,10 @@ static void test_nic_exact(void **state)
 {
 	static const char *const want_tail[] = {
 		"-device", "pvpanic-pci",
+		"-device", "i6300esb", "-action", "watchdog=pause",
+		"-qmp", "unix:/w/run/net0/qmp-tools.sock,server=on,wait=off",
+		"-chardev", "socket,id=inj,path=/w/run/net0/inject.sock,server=on,wait=off",
+		"-serial", "chardev:inj",
 		"-netdev", "tap,id=nic,ifname=dd-net0,script=no,downscript=no",
 		"-device", "e1000,netdev=nic,mac=02:00:00:00:00:99,addr=0x9",
 		"-chardev", "socket,path=/w/run/hub/net0.c0.sock,id=ch0",
@@ -198,7 +206,7 @@ static void test_nic_exact(void **state)
 			fail_msg("argv[%zu] = \"%s\", want \"%s\"", a.argc - nt + i,
 				 a.argv[a.argc - nt + i], want_tail[i]);
 	ddvm_format_mac(cfg.domains[0].channels[0].mac, mac0, sizeof(mac0));
-	snprintf(want, sizeof(want), "console=ttyS0 loglevel=5 panic=-1 ddvm.net=e1000 "
+	snprintf(want, sizeof(want), "console=ttyS0 loglevel=5 panic=-1 oops=panic ddvm.net=e1000 "
 		 "ddvm.exports=0000:00:10.0=net:eth0@%s,0000:00:11.0=net:eth0@52:54:00:aa:bb:cc",
 		 mac0);
 	assert_string_equal(value(&a, "-append"), want);
@@ -245,7 +253,7 @@ static void test_disk_and_nic(void **state)
 	build(&a, 0, &tcg);
 	assert_true(has_pair(&a, "-device", "nvme,drive=disk,serial=ddvm-both,addr=0x8"));
 	assert_true(has_pair(&a, "-netdev", "tap,id=nic,ifname=dd-both,script=no,downscript=no"));
-	snprintf(want, sizeof(want), "console=ttyS0 loglevel=5 panic=-1 ddvm.disk=nvme "
+	snprintf(want, sizeof(want), "console=ttyS0 loglevel=5 panic=-1 oops=panic ddvm.disk=nvme "
 		 "ddvm.net=virtio-net ddvm.exports=0000:00:10.0=blk:/dev/nvme0n1,"
 		 "0000:00:11.0=net:eth0@%s",
 		 ddvm_format_mac(cfg.domains[0].channels[1].mac, mac, sizeof(mac)));
@@ -262,10 +270,13 @@ static void test_kvm_vs_tcg(void **state)
 	assert_string_equal(value(&a, "-accel"), "kvm");
 	assert_string_equal(value(&a, "-accel"), ddvm_accel_qemu_arg(&kvm));
 	assert_string_equal(value(&a, "-cpu"), "host");
+	assert_string_equal(value(&a, "-smp"), "1");	/* KVM keeps guest barriers */
 	ddvm_argv_free(&a);
 
 	build(&a, 0, &tcg);
 	assert_string_equal(value(&a, "-accel"), "tcg,thread=multi");
+	/* one possible vCPU would let TCG drop the barriers the rings need */
+	assert_string_equal(value(&a, "-smp"), "1,maxcpus=2");
 	/* under TCG the default CPU model booted faster than "max" */
 	assert_int_equal(find(&a, "-cpu"), -1);
 	ddvm_argv_free(&a);

@@ -77,26 +77,6 @@ static void bench_progress(void *ctx, const struct ddvm_bench_progress *p)
 	fprintf(stderr, ")\n");
 }
 
-static int choose_accel(const struct ddvm_config *cfg, struct ddvm_accel *acc,
-			struct ddvm_err *err)
-{
-	int ret;
-
-	if (cfg->accel == DDVM_ACCEL_PREF_TCG) {
-		memset(acc, 0, sizeof(*acc));
-		acc->kind = DDVM_ACCEL_TCG;
-		snprintf(acc->reason, sizeof(acc->reason), "accel \"tcg\" in the config");
-		return 0;
-	}
-	ret = ddvm_accel_detect(acc, err);
-	if (ret)
-		return ret;
-	if (cfg->accel == DDVM_ACCEL_PREF_KVM && acc->kind != DDVM_ACCEL_KVM)
-		return ddvm_errf(err, -ENODEV, "%s asks for accel \"kvm\", but KVM is not usable: %s",
-				 cfg->source, acc->reason);
-	return 0;
-}
-
 static int parse_controller(const char *s)
 {
 	int c;
@@ -281,7 +261,7 @@ static int bench_blk(int argc, char **argv)
 		goto out_err;
 	}
 	if (ddvm_bench_blk_config(&bcfg, &cfg, domain, controller, image, size, run_dir, &err) ||
-	    ddvm_config_absolutize(&bcfg, cwd, &err) || choose_accel(&bcfg, &accel, &err))
+	    ddvm_config_absolutize(&bcfg, cwd, &err) || ddvm_accel_for_config(bcfg.accel, bcfg.source, &accel, &err))
 		goto out_err;
 	bench_initrd(bcfg.initrd, initrd, sizeof(initrd));
 

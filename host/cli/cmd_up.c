@@ -18,6 +18,7 @@
 #include "image.h"
 #include "rundir.h"
 #include "state.h"
+#include "progress.h"
 #include "supervisor.h"
 #include "units.h"
 
@@ -28,26 +29,6 @@
 	"  (--run-dir, else $" DDVM_RUN_DIR_ENV ", else the config's run_dir, else ./run).\n" \
 	"  Returns once every domain serves (0) or one failed for good (1).\n" \
 	"  --foreground  run the supervisor here, logging to stderr, until ^C\n"
-
-static int choose_accel(const struct ddvm_config *cfg, struct ddvm_accel *acc,
-			struct ddvm_err *err)
-{
-	int ret;
-
-	if (cfg->accel == DDVM_ACCEL_PREF_TCG) {
-		memset(acc, 0, sizeof(*acc));
-		acc->kind = DDVM_ACCEL_TCG;
-		snprintf(acc->reason, sizeof(acc->reason), "accel \"tcg\" in the config");
-		return 0;
-	}
-	ret = ddvm_accel_detect(acc, err);
-	if (ret)
-		return ret;
-	if (cfg->accel == DDVM_ACCEL_PREF_KVM && acc->kind != DDVM_ACCEL_KVM)
-		return ddvm_errf(err, -ENODEV, "%s asks for accel \"kvm\", but KVM is not usable: %s",
-				 cfg->source, acc->reason);
-	return 0;
-}
 
 /* Create missing images (saying so) and check the others. */
 static int prepare_images(const struct ddvm_config *cfg, struct ddvm_err *err)
@@ -69,36 +50,12 @@ static int prepare_images(const struct ddvm_config *cfg, struct ddvm_err *err)
 	return 0;
 }
 
-/* Show the daemon's progress lines until its final line. Return: 0 ok, 1 failed, -1 died. */
-static int follow(int fd)
+static void show_progress(void *arg, const char *line)
 {
-	char buf[1024], line[1024];
-	size_t len = 0;
-	ssize_t n, i;
-
-	for (;;) {
-		n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		for (i = 0; i < n; i++) {
-			if (buf[i] != '\n') {
-				if (len < sizeof(line) - 1)
-					line[len++] = buf[i];
-				continue;
-			}
-			line[len] = '\0';
-			len = 0;
-			if (!strcmp(line, DDVM_PROGRESS_OK))
-				return 0;
-			if (!strcmp(line, DDVM_PROGRESS_FAIL))
-				return 1;
-			printf("%s\n", line);
-			fflush(stdout);
-		}
-	}
+	printf("%s\n", line);
+	fflush(stdout);
 }
+
 
 /* The state as the supervisor last wrote it; it says itself whether it still runs. */
 static void summary(const char *run_dir, bool ok)
@@ -211,7 +168,7 @@ int cmd_up(int argc, char **argv)
 		ddvm_errf(&err, -errno, "getcwd: %s", strerror(errno));
 		goto out_err;
 	}
-	if (ddvm_config_absolutize(&cfg, cwd, &err) || choose_accel(&cfg, &accel, &err) ||
+	if (ddvm_config_absolutize(&cfg, cwd, &err) || ddvm_accel_for_config(cfg.accel, cfg.source, &accel, &err) ||
 	    ddvm_supervisor_preflight(&cfg, &err))
 		goto out_err;
 	if (ddvm_run_lock(cfg.run_dir, &lock_fd, &err))
@@ -272,7 +229,7 @@ int cmd_up(int argc, char **argv)
 	close(lock_fd);
 	close(logfd);
 	close(pp[1]);
-	ret = follow(pp[0]);
+	ret = ddvm_progress_follow(pp[0], -1, show_progress, NULL);
 	close(pp[0]);
 	if (ret < 0) {
 		fprintf(stderr, "ddvm up: the supervisor (pid %d) exited during start-up; see %s\n",

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "accel.h"
+#include "config.h"
 
 /* The probe guest, 16-bit real mode at PROBE_GPA: mov $0x2a,%al; out %al,$0x10; hlt */
 #define PROBE_GPA	0x1000
@@ -329,4 +330,24 @@ const char *ddvm_accel_qemu_arg(const struct ddvm_accel *accel)
 const char *ddvm_accel_name(const struct ddvm_accel *accel)
 {
 	return accel->kind == DDVM_ACCEL_KVM ? "kvm" : "tcg";
+}
+
+int ddvm_accel_for_config(int pref, const char *source, struct ddvm_accel *out,
+			  struct ddvm_err *err)
+{
+	int ret;
+
+	if (pref == DDVM_ACCEL_PREF_TCG) {
+		memset(out, 0, sizeof(*out));
+		out->kind = DDVM_ACCEL_TCG;
+		snprintf(out->reason, sizeof(out->reason), "accel \"tcg\" in the config");
+		return 0;
+	}
+	ret = ddvm_accel_detect(out, err);
+	if (ret)
+		return ret;
+	if (pref == DDVM_ACCEL_PREF_KVM && out->kind != DDVM_ACCEL_KVM)
+		return ddvm_errf(err, -ENODEV, "%s asks for accel \"kvm\", but KVM is not usable: %s",
+				 source, out->reason);
+	return 0;
 }

@@ -47,6 +47,14 @@ int ddvm_accel_detect(struct ddvm_accel *out, struct ddvm_err *err);
 int ddvm_accel_detect_env(const struct ddvm_accel_env *env, struct ddvm_accel *out,
 			  struct ddvm_err *err);
 
+/*
+ * ddvm_accel_for_config - the accelerator a config asks for: "tcg" forces
+ * TCG, "kvm" insists on a usable KVM (an error naming @source otherwise),
+ * "auto" detects.  @pref is an enum ddvm_accel_pref (config.h).
+ */
+int ddvm_accel_for_config(int pref, const char *source, struct ddvm_accel *out,
+			  struct ddvm_err *err);
+
 /* The QEMU -accel argument: "kvm" or "tcg,thread=multi". */
 const char *ddvm_accel_qemu_arg(const struct ddvm_accel *accel);
 

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "bench_blk.h"
+#include "progress.h"
 #include "bench_cpu.h"
 #include "bench_fio.h"
 #include "blk_client.h"
@@ -598,42 +599,21 @@ struct reuse {
 	char sock[DDVM_SOCK_PATH_MAX];
 };
 
+static void reuse_progress(void *arg, const char *line)
+{
+	say(arg, "reuse: %s", line);
+}
+
 /* Show the supervisor's progress until it says ok or fail.  Return: 0 ok, -1 not. */
 static int reuse_follow(struct bench *b, int fd, double deadline)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	char buf[1024], line[1024];
-	size_t len = 0;
-	ssize_t n, i;
-	double left;
+	double left = deadline - now_s();
 
-	for (;;) {
-		left = deadline - now_s();
-		if (left <= 0)
-			return -1;
-		if (poll(&pfd, 1, (int)(left * 1000) + 1) < 0 && errno != EINTR)
-			return -1;
-		n = read(fd, buf, sizeof(buf));
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return -1;
-		for (i = 0; i < n; i++) {
-			if (buf[i] != '\n') {
-				if (len < sizeof(line) - 1)
-					line[len++] = buf[i];
-				continue;
-			}
-			line[len] = '\0';
-			len = 0;
-			if (!strcmp(line, DDVM_PROGRESS_OK))
-				return 0;
-			if (!strcmp(line, DDVM_PROGRESS_FAIL))
-				return -1;
-			say(b, "reuse: %s", line);
-		}
-	}
+	if (left <= 0)
+		return -1;
+	return ddvm_progress_follow(fd, (int)(left * 1000), reuse_progress, b) ? -1 : 0;
 }
+
 
 /* Pids and the channel socket from the supervisor's state.json. */
 static int reuse_state(struct bench *b, struct reuse *ru, struct ddvm_err *err)

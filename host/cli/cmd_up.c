@@ -168,7 +168,8 @@ int cmd_up(int argc, char **argv)
 		ddvm_errf(&err, -errno, "getcwd: %s", strerror(errno));
 		goto out_err;
 	}
-	if (ddvm_config_absolutize(&cfg, cwd, &err) || ddvm_accel_for_config(cfg.accel, cfg.source, &accel, &err) ||
+	if (ddvm_config_absolutize(&cfg, cwd, &err) ||
+	    ddvm_accel_for_config(cfg.accel, cfg.source, &accel, &err) ||
 	    ddvm_supervisor_preflight(&cfg, &err))
 		goto out_err;
 	if (ddvm_run_lock(cfg.run_dir, &lock_fd, &err))

@@ -4,8 +4,9 @@
 # guest/init, the stock drivers with their dependency closure and ddvm.ko.
 #
 #   $BUILD/guest/initramfs.cpio        the driver domain (a few MiB)
-#   $BUILD/guest/initramfs-bench.cpio  the same plus fio and its libraries,
-#                                      for in-guest "native" benchmarks
+#   $BUILD/guest/initramfs-bench.cpio  the same plus fio, iperf3 and their
+#                                      libraries, for in-guest "native"
+#                                      benchmarks
 #
 # fio is kept out of the serving image on purpose: Debian's fio links ceph,
 # gluster, rdma and (through libxml2) ICU, about 85 MB, which would not even
@@ -46,6 +47,8 @@ MANIFEST=$OUTDIR/initramfs.inputs
 DDVM_KO=$TOP/guest/modules/ddvm.ko
 BUSYBOX=/bin/busybox
 FIO=/usr/bin/fio
+# the native side of "ddvm bench net" (setup.sh installs it)
+IPERF3=/usr/bin/iperf3
 # one fixed mtime for every file in the archives (reproducible builds)
 EPOCH=${SOURCE_DATE_EPOCH:-0}
 
@@ -69,6 +72,7 @@ check_inputs() {
 	file -b "$BUSYBOX" | grep -q 'statically linked' ||
 		die "$BUSYBOX is not statically linked: install busybox-static, not busybox"
 	[ -x "$FIO" ] || die "$FIO is missing (package fio)"
+	[ -x "$IPERF3" ] || die "$IPERF3 is missing (package iperf3)"
 	[ -f guest/init/init ] || die "guest/init/init is missing"
 }
 
@@ -82,12 +86,12 @@ module_closure() {	# module
 	sed -n "s|^insmod $KROOT/\\(lib/modules/[^ ]*\\.ko\\) *.*|\\1|p" <<<"$out"
 }
 
-# Everything fio loads: the binary, its ldd closure and the dynamic loader.
-fio_files() {
-	local out
-	out=$(ldd "$FIO") || die "ldd $FIO failed"
-	grep -q 'not found' <<<"$out" && die "$FIO has missing libraries: $(grep 'not found' <<<"$out" | xargs)"
-	echo "$FIO"
+# Everything a program loads: the binary, its ldd closure and the dynamic loader.
+fio_files() {	# [program]
+	local out bin=${1:-$FIO}
+	out=$(ldd "$bin") || die "ldd $bin failed"
+	grep -q 'not found' <<<"$out" && die "$bin has missing libraries: $(grep 'not found' <<<"$out" | xargs)"
+	echo "$bin"
 	awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }' <<<"$out"
 }
 
@@ -102,7 +106,7 @@ collect_inputs() {
 		done
 		MODULES=$(sort -u <<<"$MODULES")
 	fi
-	FIO_FILES=$(fio_files | sort -u)
+	FIO_FILES=$({ fio_files; fio_files "$IPERF3"; } | sort -u)
 }
 
 # One line per input (path, size, mtime) plus the settings; when this is
@@ -203,6 +207,10 @@ check_fio() {	# base fio
 		rm -rf "$t"
 		die "fio does not run from the staged libraries (chroot $t /usr/bin/fio --version)"
 	fi
+	if ! chroot "$t" "$IPERF3" --version >/dev/null 2>&1; then
+		rm -rf "$t"
+		die "iperf3 does not run from the staged libraries (chroot $t $IPERF3 --version)"
+	fi
 	rm -rf "$t"
 }
 
@@ -242,7 +250,7 @@ main() {
 	mv "$tmp/bench.cpio" "$OUT_BENCH"
 	echo "$want" >"$MANIFEST"
 	say "$OUT: $(($(stat -c %s "$OUT") / 1024)) KiB, $(wc -l <<<"$MODULES") modules, ddvm.ko: $([ -f "$DDVM_KO" ] && echo yes || echo no)"
-	say "$OUT_BENCH: $(($(stat -c %s "$OUT_BENCH") / 1024)) KiB (adds fio)"
+	say "$OUT_BENCH: $(($(stat -c %s "$OUT_BENCH") / 1024)) KiB (adds fio, iperf3)"
 }
 
 main "$@"

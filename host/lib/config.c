@@ -612,6 +612,40 @@ static int parse_nic(struct parse_ctx *c, json_t *obj, const char *path,
 	return 0;
 }
 
+static int parse_restart(struct parse_ctx *c, json_t *obj, const char *path,
+			 struct ddvm_restart_cfg *r)
+{
+	static const char *const keys[] = {
+		"max_attempts", "window", "backoff_ms", "backoff_max_ms", NULL
+	};
+	char p[PATH_LEN];
+	int ret;
+
+	if ((ret = expect_object(c, obj, path)) || (ret = check_keys(c, obj, path, keys)))
+		return ret;
+	/* a bigger first delay alone raises the default cap with it */
+	if (!json_object_get(obj, "backoff_max_ms"))
+		r->backoff_max_ms = 0;
+	if ((ret = get_uint(c, obj, path, "max_attempts", 0, DDVM_RESTART_ATTEMPTS_MAX,
+			    &r->max_attempts)) < 0 ||
+	    (ret = get_uint(c, obj, path, "window", 1, DDVM_RESTART_WINDOW_MAX,
+			    &r->window)) < 0 ||
+	    (ret = get_uint(c, obj, path, "backoff_ms", 0, DDVM_BACKOFF_MS_MAX,
+			    &r->backoff_ms)) < 0 ||
+	    (ret = get_uint(c, obj, path, "backoff_max_ms", 0, DDVM_BACKOFF_MS_MAX,
+			    &r->backoff_max_ms)) < 0)
+		return ret;
+	if (!json_object_get(obj, "backoff_max_ms"))
+		r->backoff_max_ms = r->backoff_ms > DDVM_DEFAULT_BACKOFF_MAX_MS ?
+				    r->backoff_ms : DDVM_DEFAULT_BACKOFF_MAX_MS;
+	if (r->backoff_max_ms < r->backoff_ms) {
+		path_key(p, path, "backoff_max_ms");
+		return cfg_err(c, p, "%u is less than backoff_ms (%u)", r->backoff_max_ms,
+			       r->backoff_ms);
+	}
+	return 0;
+}
+
 static void domain_defaults(struct ddvm_domain_cfg *d, const char *name)
 {
 	memset(d, 0, sizeof(*d));
@@ -620,6 +654,11 @@ static void domain_defaults(struct ddvm_domain_cfg *d, const char *name)
 	d->cpus = 1;
 	d->boot_timeout = DDVM_DEFAULT_BOOT_TIMEOUT;
 	d->boot_retries = DDVM_DEFAULT_BOOT_RETRIES;
+	d->hang_timeout = DDVM_DEFAULT_HANG_TIMEOUT;
+	d->restart.max_attempts = DDVM_DEFAULT_RESTART_ATTEMPTS;
+	d->restart.window = DDVM_DEFAULT_RESTART_WINDOW;
+	d->restart.backoff_ms = DDVM_DEFAULT_BACKOFF_MS;
+	d->restart.backoff_max_ms = DDVM_DEFAULT_BACKOFF_MAX_MS;
 	d->has_disk = true;
 	snprintf(d->disk.image, sizeof(d->disk.image), "var/%s.img", name);
 	d->disk.size = DDVM_DEFAULT_DISK_SIZE;
@@ -634,7 +673,7 @@ static int parse_domain(struct parse_ctx *c, json_t *obj, const char *path,
 {
 	static const char *const keys[] = {
 		"name", "memory", "cpus", "boot_timeout", "boot_retries",
-		"disk", "channels", "nic", NULL
+		"hang_timeout", "restart", "disk", "channels", "nic", NULL
 	};
 	char p[PATH_LEN];
 	char a[24], b[24];
@@ -666,8 +705,17 @@ static int parse_domain(struct parse_ctx *c, json_t *obj, const char *path,
 	    (ret = get_uint(c, obj, path, "boot_timeout", 1, DDVM_BOOT_TIMEOUT_MAX,
 			    &d->boot_timeout)) < 0 ||
 	    (ret = get_uint(c, obj, path, "boot_retries", 0, DDVM_BOOT_RETRIES_MAX,
-			    &d->boot_retries)) < 0)
+			    &d->boot_retries)) < 0 ||
+	    (ret = get_uint(c, obj, path, "hang_timeout", 1, DDVM_HANG_TIMEOUT_MAX,
+			    &d->hang_timeout)) < 0)
 		return ret;
+	v = json_object_get(obj, "restart");
+	if (v) {
+		path_key(p, path, "restart");
+		ret = parse_restart(c, v, p, &d->restart);
+		if (ret)
+			return ret;
+	}
 
 	/* the devices: a disk, a NIC, or both; the disk's channels come first */
 	d->has_disk = false;

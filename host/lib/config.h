@@ -29,6 +29,10 @@
 #define DDVM_ADDRESS_MAX	63	/* wire.address: "IP/PREFIX", IPv4 or IPv6 */
 #define DDVM_BOOT_TIMEOUT_MAX	3600
 #define DDVM_BOOT_RETRIES_MAX	100
+#define DDVM_HANG_TIMEOUT_MAX	3600
+#define DDVM_RESTART_ATTEMPTS_MAX 1000
+#define DDVM_RESTART_WINDOW_MAX	86400
+#define DDVM_BACKOFF_MS_MAX	600000
 
 enum ddvm_accel_pref {
 	DDVM_ACCEL_PREF_AUTO,	/* KVM where it really works, else TCG */
@@ -87,12 +91,27 @@ struct ddvm_nic_cfg {
 	struct ddvm_wire_cfg wire;
 };
 
+/*
+ * How a serving domain that fails is restarted: at most @max_attempts
+ * restarts within any @window seconds (beyond: the domain is "failed"),
+ * each after a delay that starts at @backoff_ms and doubles per restart
+ * in the window, up to @backoff_max_ms.
+ */
+struct ddvm_restart_cfg {
+	unsigned int max_attempts;
+	unsigned int window;		/* seconds */
+	unsigned int backoff_ms;	/* 0: the first restart is immediate */
+	unsigned int backoff_max_ms;
+};
+
 struct ddvm_domain_cfg {
 	char name[DDVM_NAME_MAX + 1];
 	uint64_t memory;		/* bytes, whole MiB */
 	unsigned int cpus;
 	unsigned int boot_timeout;	/* seconds from QEMU start to DDVM-READY */
 	unsigned int boot_retries;	/* further boots after a failed one */
+	unsigned int hang_timeout;	/* seconds of no heartbeat on any channel: hung */
+	struct ddvm_restart_cfg restart;
 	/*
 	 * A domain drives a disk, a NIC or both (at least one after loading).
 	 * channels[] holds the disk's channels ("channels") first, then one
@@ -125,6 +144,11 @@ struct ddvm_config {
 #define DDVM_DEFAULT_MEMORY		(192ULL << 20)
 #define DDVM_DEFAULT_BOOT_TIMEOUT	30
 #define DDVM_DEFAULT_BOOT_RETRIES	3
+#define DDVM_DEFAULT_HANG_TIMEOUT	3
+#define DDVM_DEFAULT_RESTART_ATTEMPTS	5
+#define DDVM_DEFAULT_RESTART_WINDOW	60
+#define DDVM_DEFAULT_BACKOFF_MS		0
+#define DDVM_DEFAULT_BACKOFF_MAX_MS	5000
 #define DDVM_DEFAULT_DISK_SIZE		(256ULL << 20)
 #define DDVM_DEFAULT_CHANNEL		"c0"
 #define DDVM_DEFAULT_CHANNEL_SIZE	(64ULL << 20)

@@ -49,17 +49,23 @@ int ddvm_hub_socket_path(char *buf, size_t len, const char *run_dir, const char 
 	return 0;
 }
 
-int ddvm_qmp_socket_path(char *buf, size_t len, const char *run_dir, const char *domain,
-			 struct ddvm_err *err)
+int ddvm_domain_socket_path(char *buf, size_t len, const char *run_dir, const char *domain,
+			    const char *name, struct ddvm_err *err)
 {
-	int n = snprintf(buf, len, "%s/%s/" DDVM_QMP_SOCK, run_dir, domain);
+	int n = snprintf(buf, len, "%s/%s/%s", run_dir, domain, name);
 
 	if (n < 0 || (size_t)n >= len || n >= DDVM_SOCK_PATH_MAX)
 		return ddvm_errf(err, -ENAMETOOLONG,
-				 "socket path %s/%s/" DDVM_QMP_SOCK " is longer than a unix socket "
+				 "socket path %s/%s/%s is longer than a unix socket "
 				 "allows (%d bytes); use a shorter run directory",
-				 run_dir, domain, DDVM_SOCK_PATH_MAX - 1);
+				 run_dir, domain, name, DDVM_SOCK_PATH_MAX - 1);
 	return 0;
+}
+
+int ddvm_qmp_socket_path(char *buf, size_t len, const char *run_dir, const char *domain,
+			 struct ddvm_err *err)
+{
+	return ddvm_domain_socket_path(buf, len, run_dir, domain, DDVM_QMP_SOCK, err);
 }
 
 int ddvm_resolve_channel(char *buf, size_t len, const char *run_dir, const char *name,

@@ -10,7 +10,12 @@
  *   RUN/hub.log           the hub's stderr
  *   RUN/hub/D.C.sock      the hub's socket for channel C of domain D
  *   RUN/D/console.log     domain D's serial console, every boot appended
- *   RUN/D/qmp.sock        QMP socket of domain D's QEMU
+ *   RUN/D/qmp.sock        QMP socket of domain D's QEMU (the supervisor's)
+ *   RUN/D/qmp-tools.sock  a second QMP socket of D's QEMU, for tools
+ *                         ("ddvm inject D hang" stops the VM through it)
+ *   RUN/D/inject.sock     D's second serial port (ttyS1): the DD/OS's init
+ *                         reads "ddvm-inject WHAT" lines from it (fault
+ *                         injection; only who can reach RUN can use it)
  *   RUN/netns.created     network namespaces the supervisor made for NIC
  *                         wires, one per line; it removes them at its end,
  *                         or the next supervisor does if it died
@@ -33,6 +38,8 @@
 #define DDVM_HUB_DIR		"hub"
 #define DDVM_CONSOLE_LOG	"console.log"
 #define DDVM_QMP_SOCK		"qmp.sock"
+#define DDVM_QMP_TOOLS_SOCK	"qmp-tools.sock"
+#define DDVM_INJECT_SOCK	"inject.sock"
 #define DDVM_NETNS_RECORD	"netns.created"
 
 /* a unix socket path must fit in sockaddr_un.sun_path */
@@ -87,6 +94,21 @@ int ddvm_hub_socket_path(char *buf, size_t len, const char *run_dir, const char 
  */
 int ddvm_qmp_socket_path(char *buf, size_t len, const char *run_dir, const char *domain,
 			 struct ddvm_err *err);
+
+/**
+ * ddvm_domain_socket_path - socket @name (DDVM_*_SOCK) of domain @domain:
+ *	RUN/DOMAIN/NAME.
+ * @buf:     where to write
+ * @len:     size of @buf
+ * @run_dir: the run directory
+ * @domain:  the domain name
+ * @name:    the socket's file name
+ * @err:     says when the path is too long for a unix socket
+ *
+ * Return: 0 or -ENAMETOOLONG.
+ */
+int ddvm_domain_socket_path(char *buf, size_t len, const char *run_dir, const char *domain,
+			    const char *name, struct ddvm_err *err);
 
 /**
  * ddvm_resolve_channel - the socket path of channel "DOMAIN.CHANNEL" of the

@@ -19,6 +19,8 @@
 
 #include <jansson.h>
 
+#include <uapi/ddvm/channel.h>
+
 #include "chanmon.h"
 #include "qemu_args.h"
 #include "qmp.h"
@@ -43,12 +45,53 @@ static const char *const dom_state_names[] = {
 	[DOM_STOPPED] = "stopped",
 };
 
+/*
+ * Why a serving domain was restarted.  The supervisor decides the cause
+ * before it kills QEMU (hang, device failure, panic, watchdog); an exit it
+ * did not cause is "qemu-exit".
+ */
+enum restart_cause {
+	CAUSE_NONE = -1,
+	CAUSE_EXIT,	/* QEMU exited or was killed by someone else */
+	CAUSE_PANIC,	/* guest kernel panic (pvpanic, or its console line) */
+	CAUSE_HANG,	/* no channel's heartbeat moved for hang_timeout */
+	CAUSE_WATCHDOG,	/* the guest's i6300esb was not petted */
+	CAUSE_FAILED,	/* a channel's server said FAILED */
+	CAUSE_GUEST,	/* the guest said DDVM-FAIL */
+	NR_CAUSES
+};
+
+static const char *const cause_names[NR_CAUSES] = {
+	[CAUSE_EXIT] = "qemu-exit",
+	[CAUSE_PANIC] = "panic",
+	[CAUSE_HANG] = "hang",
+	[CAUSE_WATCHDOG] = "watchdog",
+	[CAUSE_FAILED] = "device-failed",
+	[CAUSE_GUEST] = "guest-fail",
+};
+
+/* restarts remembered for the window and for the time statistics */
+#define RESTART_LOG	64
+/* after a restart's DDVM-READY, how long to look for the clients' RUN */
+#define RUN_WATCH_MS	15000
+
+struct restart_rec {
+	int cause;
+	long long ready_ms;	/* detection to DDVM-READY */
+	long long run_ms;	/* detection to every client channel in RUN; -1 unseen */
+};
+
 /* epoll data: what became ready, and for which domain */
 enum ev_kind { EV_SIGNAL, EV_CONSOLE, EV_TIMER, EV_QMP, EV_TICK };
 #define EV(kind, idx)	(((uint64_t)(kind) << 32) | (uint32_t)(idx))
 
 #define LINE_MAX_SCAN	512	/* console line kept for matching; logs keep all */
-#define TICK_MS		1000	/* channel sampling and state.json refresh */
+/*
+ * Channel sampling: hang and failure detection and the restart-to-RUN
+ * measurement want a fine clock; a sample is a 1 KiB copy per channel.
+ */
+#define TICK_MS		50
+#define SAVE_TICKS	20	/* state.json refresh: every second */
 #define IP_TIMEOUT_MS	5000	/* one "ip" command of the wire setup */
 #define NETNS_DIR	"/run/netns"	/* where "ip netns" keeps named namespaces */
 /*
@@ -84,6 +127,17 @@ struct domain {
 	char line[LINE_MAX_SCAN];	/* console line being assembled */
 	size_t line_len;
 	char last_line[160];	/* last non-empty console line, for error messages */
+	/* recovery bookkeeping */
+	int cause;		/* of the current QEMU's end, once decided */
+	long long t_detect;	/* monotonic ms the failure was seen; 0: no recovery under way */
+	long long t_ready;	/* monotonic ms of this QEMU's DDVM-READY */
+	bool watch_run;		/* measuring detection to the clients' RUN */
+	uint32_t gen_at_ready[DDVM_MAX_CHANNELS];
+	bool had_client[DDVM_MAX_CHANNELS];	/* a client laid out before the failure */
+	unsigned int causes[NR_CAUSES];
+	int last_cause;
+	long long restart_at[RESTART_LOG];	/* monotonic ms, ring by restarts */
+	struct restart_rec rlog[RESTART_LOG];	/* ring by restarts */
 	const char *wire;	/* "none", "pending", "up", "failed" */
 	struct ddvm_chanmon mon[DDVM_MAX_CHANNELS];
 	int region_fd[DDVM_MAX_CHANNELS];	/* the memfds the hub inherits; -1 none */
@@ -104,6 +158,7 @@ struct sv {
 	bool stop;		/* leave the loop */
 	int stop_reason;	/* 0 requested, -EIO all failed */
 	int tick_fd;
+	unsigned int ticks;
 	unsigned int nr;
 	struct domain doms[DDVM_MAX_DOMAINS];
 	/* namespaces this supervisor made for wires, removed at the end */
@@ -233,6 +288,77 @@ static json_t *channel_json(struct sv *sv, struct domain *d, unsigned int i, lon
 	return o;
 }
 
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * {"count", "median_ms", "worst_ms"} of the remembered restarts' times to
+ * DDVM-READY (@run false) or to RUN (@run true), for one cause or all (-1).
+ */
+static json_t *restart_times_json(const struct domain *d, bool run, int cause)
+{
+	long long v[RESTART_LOG];
+	unsigned int i, n = 0, have = d->restarts < RESTART_LOG ? d->restarts : RESTART_LOG;
+
+	for (i = 0; i < have; i++) {
+		const struct restart_rec *r = &d->rlog[i];
+		long long t = run ? r->run_ms : r->ready_ms;
+
+		if (t >= 0 && (cause < 0 || r->cause == cause))
+			v[n++] = t;
+	}
+	if (!n)
+		return json_pack("{s:i}", "count", 0);
+	qsort(v, n, sizeof(v[0]), cmp_ll);
+	return json_pack("{s:i, s:I, s:I}", "count", n,
+			 "median_ms", (json_int_t)(n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2),
+			 "worst_ms", (json_int_t)v[n - 1]);
+}
+
+/* What state.json says about a domain's recoveries (see state.h). */
+static void restarts_json(json_t *o, const struct domain *d)
+{
+	unsigned int have = d->restarts < RESTART_LOG ? d->restarts : RESTART_LOG;
+	unsigned int first = d->restarts - have, i;
+	json_t *causes = json_object(), *log = json_array(), *per = json_object();
+	int c;
+
+	for (c = 0; c < NR_CAUSES; c++) {
+		json_object_set_new(causes, cause_names[c], json_integer(d->causes[c]));
+		if (d->causes[c])
+			json_object_set_new(per, cause_names[c],
+					    json_pack("{s:o, s:o}",
+						      "ready", restart_times_json(d, false, c),
+						      "run", restart_times_json(d, true, c)));
+	}
+	for (i = first; i < d->restarts; i++) {
+		const struct restart_rec *r = &d->rlog[i % RESTART_LOG];
+
+		json_array_append_new(log, json_pack("{s:s, s:I, s:I}",
+						     "cause", cause_names[r->cause],
+						     "ready_ms", (json_int_t)r->ready_ms,
+						     "run_ms", (json_int_t)r->run_ms));
+	}
+	json_object_set_new(o, "restart_causes", causes);
+	json_object_set_new(o, "last_restart_cause",
+			    json_string(d->last_cause >= 0 ? cause_names[d->last_cause] : ""));
+	json_object_set_new(o, "restart_ready_ms", restart_times_json(d, false, -1));
+	json_object_set_new(o, "restart_run_ms", restart_times_json(d, true, -1));
+	json_object_set_new(o, "restart_times_by_cause", per);
+	json_object_set_new(o, "restart_log", log);
+	json_object_set_new(o, "restart_policy",
+			    json_pack("{s:i, s:i, s:i, s:i, s:i}",
+				      "max_attempts", d->cfg->restart.max_attempts,
+				      "window", d->cfg->restart.window,
+				      "backoff_ms", d->cfg->restart.backoff_ms,
+				      "backoff_max_ms", d->cfg->restart.backoff_max_ms,
+				      "hang_timeout", d->cfg->hang_timeout));
+}
+
 static json_t *domain_json(struct sv *sv, struct domain *d)
 {
 	const struct ddvm_domain_cfg *c = d->cfg;
@@ -257,6 +383,7 @@ static json_t *domain_json(struct sv *sv, struct domain *d)
 		      "channels", chans);
 	if (!o)
 		return NULL;
+	restarts_json(o, d);
 	if (c->has_disk) {
 		json_object_set_new(o, "controller",
 				    json_string(ddvm_controller_name(c->disk.controller)));
@@ -822,17 +949,43 @@ static void start_tick(struct sv *sv)
 
 /* --------------------------------------------------------------- domains */
 
+static void detect(struct domain *d, enum restart_cause cause, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * A serving domain's QEMU must go: note why and when (the restart time is
+ * measured from here) and kill it; its exit restarts it.  SIGKILL, not
+ * quit: a hung or failed DD/OS has nothing worth a clean shutdown, and
+ * every millisecond here is a client waiting.  The first cause wins.
+ */
+static void detect(struct domain *d, enum restart_cause cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!d->pid || d->cause != CAUSE_NONE)
+		return;
+	d->cause = cause;
+	d->t_detect = mono_ms();
+	va_start(ap, fmt);
+	vsnprintf(d->why, sizeof(d->why), fmt, ap);
+	va_end(ap);
+	sv_log(d->sv, "%s: %s detected: %s; killing QEMU pid %d", d->cfg->name,
+	       cause_names[cause], d->why, (int)d->pid);
+	d->expect_exit = true;
+	kill(d->pid, SIGKILL);
+}
+
 static void on_qmp_event(void *arg, const char *event, json_t *msg)
 {
 	struct domain *d = arg;
 
 	sv_log(d->sv, "%s: QMP event %s", d->cfg->name, event);
 	/* QEMU would exit by itself; killing now saves the panic's slow dump */
-	if (!strcmp(event, "GUEST_PANICKED") && d->pid && !d->expect_exit) {
-		if (!d->why[0])
-			snprintf(d->why, sizeof(d->why), "guest kernel panicked (QMP GUEST_PANICKED)");
-		kill(d->pid, SIGKILL);
-	}
+	if (!strcmp(event, "GUEST_PANICKED"))
+		detect(d, CAUSE_PANIC, "guest kernel panicked (QMP GUEST_PANICKED)");
+	/* -action watchdog=pause: the guest is frozen until we kill it */
+	else if (!strcmp(event, "WATCHDOG"))
+		detect(d, CAUSE_WATCHDOG, "guest watchdog expired (i6300esb not petted)");
 }
 
 static void connect_qmp(struct sv *sv, struct domain *d)
@@ -909,6 +1062,8 @@ static void start_domain(struct sv *sv, struct domain *d)
 	d->ready = false;
 	d->expect_exit = false;
 	d->why[0] = '\0';
+	d->cause = CAUSE_NONE;
+	d->watch_run = false;
 	d->line_len = 0;
 	d->last_line[0] = '\0';
 	d->t_start = mono_ms();
@@ -931,6 +1086,42 @@ out_fail:
 	progress(sv, "%s: failed: %s", d->cfg->name, err.msg);
 	save_state(sv, true);
 	check_settled(sv);
+}
+
+/*
+ * A restarted domain is ready again: the time from detection is the
+ * number that matters to clients (they were stalled for it).  Then watch
+ * for the clients' channels to reach RUN in the new generation.
+ */
+static void note_ready(struct sv *sv, struct domain *d)
+{
+	struct restart_rec *r = &d->rlog[(d->restarts - 1) % RESTART_LOG];
+	struct ddvm_chan_sample smp;
+	unsigned int j;
+
+	r->ready_ms = d->t_ready - d->t_detect;
+	r->run_ms = -1;
+	d->watch_run = false;
+	for (j = 0; j < d->cfg->nr_channels; j++) {
+		d->gen_at_ready[j] = 0;
+		d->had_client[j] = false;
+		if (!d->mon[j].map)
+			continue;
+		ddvm_chanmon_sample(&d->mon[j], d->t_ready, &smp);
+		d->gen_at_ready[j] = smp.generation;
+		/*
+		 * A client block laid out (for the predecessor, or already for
+		 * us): a client to wait for.  One that left without a word
+		 * just ends the watch at RUN_WATCH_MS, unmeasured.
+		 */
+		d->had_client[j] = smp.cli_present && smp.cli_state == DDVM_CLI_READY;
+		d->watch_run |= d->had_client[j];
+	}
+	if (!d->watch_run)
+		d->t_detect = 0;
+	sv_log(sv, "%s: serving again %lld ms after the %s was detected (QEMU start to "
+	       "DDVM-READY %lld ms)", d->cfg->name, r->ready_ms, cause_names[r->cause],
+	       d->last_boot_ms);
 }
 
 static void on_console_line(struct sv *sv, struct domain *d, char *line)
@@ -968,7 +1159,10 @@ static void on_console_line(struct sv *sv, struct domain *d, char *line)
 		if (strcmp(d->wire, "none"))
 			d->wire = "up";
 		d->ready = true;
-		d->last_boot_ms = mono_ms() - d->t_start;
+		d->t_ready = mono_ms();
+		d->last_boot_ms = d->t_ready - d->t_start;
+		if (d->t_detect)
+			note_ready(sv, d);
 		d->attempt = 0;
 		d->state = DOM_SERVING;
 		disarm_timer(d);
@@ -984,6 +1178,11 @@ static void on_console_line(struct sv *sv, struct domain *d, char *line)
 		p += strlen(PANIC_PREFIX);
 		while (*p == ' ')
 			p++;
+		/* oops=panic: any oops ends here too; do not wait for pvpanic */
+		if (d->state == DOM_SERVING) {
+			detect(d, CAUSE_PANIC, "guest kernel panic: %s", p);
+			return;
+		}
 		snprintf(d->why, sizeof(d->why), "guest kernel panic: %s", p);
 		sv_log(sv, "%s: %s", d->cfg->name, d->why);
 		return;
@@ -996,6 +1195,10 @@ static void on_console_line(struct sv *sv, struct domain *d, char *line)
 		/* init powers off after this line; the exit does the rest */
 		snprintf(d->why, sizeof(d->why), "guest: DDVM-FAIL: %s", p);
 		sv_log(sv, "%s: %s", d->cfg->name, d->why);
+		if (d->state == DOM_SERVING) {
+			d->cause = CAUSE_GUEST;
+			d->t_detect = mono_ms();
+		}
 	}
 }
 
@@ -1065,6 +1268,66 @@ static void check_settled(struct sv *sv)
 	}
 }
 
+/*
+ * A serving domain went down for @why: restart it under its policy, at
+ * most restart.max_attempts times in any restart.window seconds, after a
+ * backoff that doubles with each restart in the window.
+ */
+static void restart_serving(struct sv *sv, struct domain *d, const char *why)
+{
+	const struct ddvm_restart_cfg *rp = &d->cfg->restart;
+	long long now = mono_ms(), delay = 0;
+	unsigned int i, in_window = 0, have;
+	struct restart_rec *r;
+
+	if (d->cause == CAUSE_NONE) {
+		/* nobody here decided it: QEMU died (or was killed) by itself */
+		d->cause = strstr(why, "panic") ? CAUSE_PANIC : CAUSE_EXIT;
+		d->t_detect = now;
+	}
+	have = d->restarts < RESTART_LOG ? d->restarts : RESTART_LOG;
+	for (i = 0; i < have; i++)
+		if (now - d->restart_at[i] < (long long)rp->window * 1000)
+			in_window++;
+	if (in_window >= rp->max_attempts) {
+		d->state = DOM_FAILED;
+		d->t_detect = 0;
+		set_error(d, "gave up: %u restart%s within %u s (restart.max_attempts); last "
+			  "cause %s: %s", in_window, in_window == 1 ? "" : "s", rp->window,
+			  cause_names[d->cause], why);
+		progress(sv, "%s: failed: %s", d->cfg->name, d->last_error);
+		save_state(sv, true);
+		check_settled(sv);
+		return;
+	}
+	if (rp->backoff_ms) {
+		delay = rp->backoff_ms;
+		for (i = 0; i < in_window && delay < rp->backoff_max_ms; i++)
+			delay *= 2;
+		if (delay > rp->backoff_max_ms)
+			delay = rp->backoff_max_ms;
+	}
+	r = &d->rlog[d->restarts % RESTART_LOG];
+	r->cause = d->cause;
+	r->ready_ms = -1;
+	r->run_ms = -1;
+	d->restart_at[d->restarts % RESTART_LOG] = now;
+	d->restarts++;
+	d->causes[d->cause]++;
+	d->last_cause = d->cause;
+	/* a recovery: a new boot retry budget */
+	d->attempt = 0;
+	d->state = DOM_RESTARTING;
+	sv_log(sv, "%s: restarting (restart %u, cause %s, %u in the last %u s, delay %lld ms): %s",
+	       d->cfg->name, d->restarts, cause_names[d->cause], in_window + 1, rp->window,
+	       delay, why);
+	save_state(sv, true);
+	if (delay)
+		arm_timer(d, delay);
+	else
+		start_domain(sv, d);
+}
+
 static void on_domain_exit(struct sv *sv, struct domain *d, int status)
 {
 	char how[96], why[sizeof(d->why) + sizeof(d->last_line) + 64];
@@ -1093,13 +1356,7 @@ static void on_domain_exit(struct sv *sv, struct domain *d, int status)
 	set_error(d, "%s", why);
 
 	if (was_serving) {
-		/* a recovery: a new retry budget, no delay (clients wait) */
-		d->restarts++;
-		d->attempt = 0;
-		d->state = DOM_RESTARTING;
-		sv_log(sv, "%s: restarting (restart %u): %s", d->cfg->name, d->restarts, why);
-		save_state(sv, true);
-		start_domain(sv, d);
+		restart_serving(sv, d, why);
 		return;
 	}
 	d->boot_failures++;
@@ -1113,6 +1370,7 @@ static void on_domain_exit(struct sv *sv, struct domain *d, int status)
 		return;
 	}
 	d->state = DOM_FAILED;
+	d->t_detect = 0;
 	progress(sv, "%s: failed after %u boot%s: %s", d->cfg->name, d->boots,
 		 d->boots == 1 ? "" : "s", why);
 	save_state(sv, true);
@@ -1136,6 +1394,73 @@ static void on_timer(struct sv *sv, struct domain *d)
 	}
 	if (!d->pid && d->state == DOM_RESTARTING)
 		start_domain(sv, d);
+}
+
+/*
+ * Every tick, for a serving domain: a channel whose server says FAILED, or
+ * every attached channel's heartbeat stalled for hang_timeout, means the
+ * DD/OS must restart.  A domain with no attached channel (nothing loaded
+ * yet, or all stopped) has no heartbeat to judge: its watchdog covers it.
+ * After a restart, also note when the clients are back in RUN.
+ */
+static void watch_domain(struct sv *sv, struct domain *d)
+{
+	long long now = mono_ms(), hang_ms = (long long)d->cfg->hang_timeout * 1000;
+	unsigned int j, attached = 0, stalled = 0, clients = 0, running = 0;
+	struct ddvm_chan_sample smp;
+	long long oldest = 0;
+	char ebuf[16];
+
+	if (d->state != DOM_SERVING || !d->pid || d->cause != CAUSE_NONE)
+		return;
+	for (j = 0; j < d->cfg->nr_channels; j++) {
+		long long age;
+
+		if (!d->mon[j].map)
+			continue;
+		ddvm_chanmon_sample(&d->mon[j], now, &smp);
+		if (!ddvm_chan_attached(&smp))
+			continue;
+		if (smp.state == DDVM_SRV_FAILED) {
+			detect(d, CAUSE_FAILED, "channel %s: the DD/OS reports its device failed "
+			       "(srv.state failed, error %s)", d->cfg->channels[j].name,
+			       ddvm_chan_error_name(smp.error, ebuf, sizeof(ebuf)));
+			return;
+		}
+		attached++;
+		age = ddvm_chanmon_beat_age(&d->mon[j], now);
+		if (age >= hang_ms) {
+			stalled++;
+			if (!oldest || age < oldest)
+				oldest = age;
+		}
+		if (d->watch_run && d->had_client[j]) {
+			clients++;
+			running += smp.state == DDVM_SRV_RUN && smp.generation >= d->gen_at_ready[j] &&
+				   smp.cli_generation == smp.generation;
+		}
+	}
+	/* the heartbeat of a server attached at DDVM-READY starts counting then */
+	if (attached && stalled == attached && now - d->t_ready >= hang_ms) {
+		detect(d, CAUSE_HANG, "no heartbeat on any of %u channel%s for %lld ms "
+		       "(hang_timeout %u s)", attached, attached == 1 ? "" : "s", oldest,
+		       d->cfg->hang_timeout);
+		return;
+	}
+	if (d->watch_run && d->restarts) {
+		struct restart_rec *r = &d->rlog[(d->restarts - 1) % RESTART_LOG];
+
+		if (clients && running == clients) {
+			r->run_ms = now - d->t_detect;
+			sv_log(sv, "%s: clients back in RUN %lld ms after the %s was detected",
+			       d->cfg->name, r->run_ms, cause_names[r->cause]);
+			d->watch_run = false;
+			d->t_detect = 0;
+		} else if (now - d->t_ready > RUN_WATCH_MS) {
+			d->watch_run = false;
+			d->t_detect = 0;
+		}
+	}
 }
 
 static void on_hub_exit(struct sv *sv, int status)
@@ -1345,6 +1670,8 @@ static int setup_domain(struct sv *sv, struct domain *d, unsigned int idx,
 	d->out_fd = -1;
 	d->console_fd = -1;
 	d->last_boot_ms = -1;
+	d->cause = CAUSE_NONE;
+	d->last_cause = CAUSE_NONE;
 	d->wire = d->cfg->has_nic && d->cfg->nic.wire.netns[0] ? "pending" : "none";
 	snprintf(dir, sizeof(dir), "%s/%s", sv->run_dir, d->cfg->name);
 	if (mkdir(dir, 0755) && errno != EEXIST)
@@ -1411,8 +1738,12 @@ static void dispatch(struct sv *sv, uint64_t data)
 	case EV_TICK: {
 		uint64_t ticks;
 
+		if (read(sv->tick_fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+			break;
+		for (idx = 0; idx < sv->nr; idx++)
+			watch_domain(sv, &sv->doms[idx]);
 		/* fresh channel data in state.json for "ddvm status" */
-		if (read(sv->tick_fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+		if (++sv->ticks % SAVE_TICKS == 0)
 			save_state(sv, true);
 		break;
 	}

@@ -10,6 +10,7 @@
  */
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/random.h>
 #include <linux/string.h>
 
 #include "ddvm.h"
@@ -125,6 +126,104 @@ static int ddvm_check_bound(void)
 	}
 	return ret;
 }
+
+/*
+ * Fault injection, for testing recovery ("ddvm inject"): writing the
+ * parameter "inject" makes this DD/OS fail the way a buggy driver would.
+ * Only the DD/OS's init writes it, from a console line the host sends on
+ * a serial port no client can reach.
+ *
+ *   panic    panic() now
+ *   oops     the next request each channel processes dereferences NULL
+ *            (with oops=panic on the command line, that is a panic too)
+ *   corrupt  every channel stops serving, its server-written shared
+ *            fields (completion ring entries and index, counters) are
+ *            overwritten with random bytes, and it reports FAILED: a
+ *            client must reject the garbage and recover after the restart
+ */
+static struct pci_driver ddvm_pci_driver;
+static struct ddvm_backend_ops ddvm_oops_ops[DDVM_MAX_EXPORTS];
+static struct ddvm_chan *ddvm_inject_nowhere;	/* stays NULL: the oops's target */
+
+static int ddvm_oops_process(struct ddvm_chan *chan)
+{
+	struct ddvm_chan *victim = READ_ONCE(ddvm_inject_nowhere);
+
+	pr_emerg("ddvm: injected oops in the request path of %s\n", pci_name(chan->pdev));
+	return victim->ops->process(victim);
+}
+
+/* Randomise the server-produced ring (ring 1: blk completions, net RX). */
+static void ddvm_corrupt_ring(struct ddvm_chan *chan, const struct ddvm_ring_layout *l)
+{
+	struct ddvm_ring_ctl *ctl;
+	u64 bytes = (u64)l->entries * l->entry_size;
+
+	/* the layout is the client's: scribble only inside the region */
+	if (!l->entries || !is_power_of_2(l->entries) || l->entries > DDVM_RING_MAX_ENTRIES ||
+	    l->entry_size > 64 || l->off < DDVM_HDR_SIZE || l->off % 64 ||
+	    l->off + DDVM_RING_CTL_SIZE + bytes > chan->region_size)
+		return;
+	ctl = chan->region + l->off;
+	get_random_bytes((u8 *)ctl + DDVM_RING_CTL_SIZE, bytes);
+	/* a plausible index: the client takes the garbage and must reject it */
+	ddvm_store_release(&ctl->prod, READ_ONCE(ctl->cons) + l->entries / 2);
+}
+
+static int ddvm_inject_one(struct device *dev, void *data)
+{
+	struct pci_dev *pdev = to_pci_dev(dev);
+	struct ddvm_chan *chan = pci_get_drvdata(pdev);
+	const char *what = data;
+	struct ddvm_cli_block cli;
+	unsigned int i;
+
+	if (!chan)
+		return 0;
+	for (i = 0; i < ddvm_nr_exports; i++)
+		if (!strcmp(ddvm_exports[i].pci_name, pci_name(pdev)))
+			break;
+	if (i == ddvm_nr_exports)
+		return 0;
+	if (!strcmp(what, "oops")) {
+		ddvm_oops_ops[i] = *chan->ops;
+		ddvm_oops_ops[i].process = ddvm_oops_process;
+		WRITE_ONCE(chan->ops, &ddvm_oops_ops[i]);
+		dev_emerg(dev, "injected oops armed: the next request oopses\n");
+		return 0;
+	}
+	/* corrupt: stop serving first, so nothing repairs what we write */
+	WRITE_ONCE(chan->stopping, true);
+	memcpy(&cli, chan->cli, sizeof(cli));
+	if (cli.magic == DDVM_MAGIC && cli.nr_rings > 1 && cli.nr_rings <= DDVM_MAX_RINGS)
+		ddvm_corrupt_ring(chan, &cli.rings[1]);
+	get_random_bytes(&chan->srv->completed, sizeof(chan->srv->completed));
+	get_random_bytes(chan->srv->rsvd0, sizeof(chan->srv->rsvd0));
+	get_random_bytes(chan->srv->rsvd1, sizeof(chan->srv->rsvd1));
+	dev_emerg(dev, "injected corruption of the shared region; failing the channel\n");
+	ddvm_chan_fail(chan, DDVM_ERR_DEVICE);
+	return 0;
+}
+
+static int ddvm_inject_set(const char *val, const struct kernel_param *kp)
+{
+	char what[16];
+
+	strscpy(what, val, sizeof(what));
+	strim(what);
+	if (!strcmp(what, "panic"))
+		panic("ddvm: injected panic");
+	if (strcmp(what, "oops") && strcmp(what, "corrupt"))
+		return -EINVAL;
+	pr_emerg("ddvm: injecting %s\n", what);
+	return driver_for_each_device(&ddvm_pci_driver.driver, NULL, what, ddvm_inject_one);
+}
+
+static const struct kernel_param_ops ddvm_inject_ops = {
+	.set = ddvm_inject_set,
+};
+module_param_cb(inject, &ddvm_inject_ops, NULL, 0200);
+MODULE_PARM_DESC(inject, "panic|oops|corrupt: fail this DD/OS on purpose (recovery tests)");
 
 static const struct pci_device_id ddvm_pci_ids[] = {
 	{ PCI_VDEVICE(REDHAT_QUMRANET, PCI_DEVICE_ID_IVSHMEM) },

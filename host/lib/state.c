@@ -140,6 +140,35 @@ static void print_channel(FILE *f, json_t *d, json_t *c)
 	fprintf(f, "\n");
 }
 
+/*
+ * "restarts: hang 1, panic 2 (last panic); back serving in 420 ms median,
+ * 610 worst; clients in RUN 450/650 ms"
+ */
+static void print_restarts(FILE *f, json_t *d)
+{
+	json_t *causes = json_object_get(d, "restart_causes");
+	json_t *ready = json_object_get(d, "restart_ready_ms");
+	json_t *run = json_object_get(d, "restart_run_ms");
+	const char *key, *sep = "";
+	json_t *v;
+
+	fprintf(f, "%-12s restarts:", "");
+	json_object_foreach(causes, key, v)
+		if (json_integer_value(v) > 0) {
+			fprintf(f, "%s %s %lld", sep, key, (long long)json_integer_value(v));
+			sep = ",";
+		}
+	if (*str(d, "last_restart_cause"))
+		fprintf(f, " (last %s)", str(d, "last_restart_cause"));
+	if (num(ready, "count") > 0)
+		fprintf(f, "; serving again in %lld ms median, %lld worst", num(ready, "median_ms"),
+			num(ready, "worst_ms"));
+	if (num(run, "count") > 0)
+		fprintf(f, "; clients in RUN in %lld ms median, %lld worst", num(run, "median_ms"),
+			num(run, "worst_ms"));
+	fprintf(f, "\n");
+}
+
 char *ddvm_state_format(json_t *st, int live)
 {
 	json_t *hub = json_object_get(st, "hub"), *doms = json_object_get(st, "domains");
@@ -198,6 +227,8 @@ char *ddvm_state_format(json_t *st, int live)
 			fprintf(f, "%-12s wire %s in netns %s%s%s: %s\n", "", str(nic, "tap"),
 				str(nic, "netns"), *str(nic, "address") ? ", " : "",
 				str(nic, "address"), str(nic, "wire"));
+		if (num(d, "restarts") > 0)
+			print_restarts(f, d);
 		if (*str(d, "last_error"))
 			fprintf(f, "%-12s last error: %s\n", "", str(d, "last_error"));
 	}

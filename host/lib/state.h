@@ -19,11 +19,24 @@
  *   "domains": [ {
  *       "name": "disk0",
  *       "state": "booting|serving|restarting|failed|stopped",
+ *                                    failed: boots or restarts used up (last_error)
  *       "qemu_pid": 1240,            0 when no QEMU runs
  *       "boots": 1,                  QEMU processes started
  *       "boot_failures": 0,          boots that never reached DDVM-READY
  *       "restarts": 0,               recoveries of a serving domain that died
  *       "last_boot_ms": 2100,        QEMU start to DDVM-READY, last success
+ *       "restart_causes": { "qemu-exit": 0, "panic": 1, "hang": 0, "watchdog": 0,
+ *                           "device-failed": 0, "guest-fail": 0 },
+ *       "last_restart_cause": "panic",   "" before any restart
+ *       "restart_ready_ms": { "count": 1, "median_ms": 420, "worst_ms": 420 },
+ *                                    failure detected to DDVM-READY again
+ *       "restart_run_ms": { "count": 1, ... },  detected to every client that
+ *                                    was laid out back in RUN (new generation)
+ *       "restart_times_by_cause": { "panic": { "ready": {..}, "run": {..} } },
+ *       "restart_log": [ { "cause": "panic", "ready_ms": 420, "run_ms": 450 } ],
+ *                                    the last 64 restarts; -1: not seen
+ *       "restart_policy": { "max_attempts": 5, "window": 60, "backoff_ms": 0,
+ *                           "backoff_max_ms": 5000, "hang_timeout": 3 },
  *       "controller": "virtio-blk", "device": "/dev/vda",   with a disk only
  *       "image": "/abs/var/disk0.img",
  *       "nic": { "model": "e1000", "mac": "02:dd:..",        with a NIC only

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* ddvm bench blk: native vs reuse block throughput, IOPS, latency and host CPU, in one run. */
+/* ddvm bench blk|net: native vs reuse throughput, IOPS or RTT, latency and host CPU, in one run. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -15,6 +15,7 @@
 
 #include "accel.h"
 #include "bench_blk.h"
+#include "bench_net.h"
 #include "bench_report.h"
 #include "commands.h"
 #include "config.h"
@@ -35,7 +36,20 @@
 	"  var/bench-CONTROLLER.img of --size (1G), never the domain's image.\n" \
 	"  --out DIR     results and the private run directory (default run/bench)\n" \
 	"  --json-only   print the JSON document instead of the table\n" \
-	"  --no-plot     do not run gnuplot\n"
+	"  --no-plot     do not run gnuplot\n" \
+	"\n" \
+	"usage: ddvm bench net [--nic e1000|e1000e|virtio-net|rtl8139] [--runtime S]\n" \
+	"                      [--omit S] [--domain NAME] [--json-only] [--no-plot]\n" \
+	"                      [--out DIR] [CONFIG]\n" \
+	"  TCP send and receive (iperf3) at MTU 1500 and 500 and ping RTT against a\n" \
+	"  remote host in a private network namespace at the far end of the NIC's\n" \
+	"  wire, twice: native (iperf3 inside a DD/OS booted from the bench image)\n" \
+	"  and reuse (iperf3 in a private client namespace whose interface is the\n" \
+	"  channel, through `ddvm net tap`); prints a table, writes\n" \
+	"  DIR/net-NIC-TIME.json and a .png chart.  Each TCP run is --omit (1) +\n" \
+	"  --runtime (5) seconds.  CONFIG (default configs/net.json) gives kernel,\n" \
+	"  memory, cpus, NIC model and channel of --domain (default: the first NIC\n" \
+	"  domain).  Needs root (namespaces, taps).\n"
 
 struct bench_ui {
 	bool line_open;		/* a "[i/n] ... " line waits for its result */
@@ -65,6 +79,18 @@ static void bench_progress(void *ctx, const struct ddvm_bench_progress *p)
 	ui->line_open = false;
 	if (p->msg) {
 		fprintf(stderr, "FAILED: %s\n", p->msg);
+		return;
+	}
+	if (p->w->rtt) {
+		fprintf(stderr, "RTT %.0f us (min %.0f, max %.0f)\n", p->res->lat_mean_us,
+			p->res->lat_min_us, p->res->lat_max_us);
+		return;
+	}
+	if (p->w->mtu) {
+		fprintf(stderr, "%.0f Mbit/s", ddvm_bench_mbit(p->res->mib_s));
+		if (p->res->cpu_s_per_gib > 0)
+			fprintf(stderr, " (%.2f CPU s/GiB)", p->res->cpu_s_per_gib);
+		fputc('\n', stderr);
 		return;
 	}
 	if (p->w->throughput)
@@ -314,14 +340,187 @@ out_err:
 	return 1;
 }
 
+static int parse_nic(const char *s)
+{
+	int m;
+
+	for (m = DDVM_NIC_E1000; m <= DDVM_NIC_RTL8139; m++)
+		if (!strcmp(s, ddvm_nic_model_name((enum ddvm_nic_model)m)))
+			return m;
+	return -1;
+}
+
+/* Table or JSON, the JSON file and the chart of a finished report. */
+static int bench_output(const struct ddvm_bench_blk_report *rep, const char *base, bool json_only,
+			bool no_plot)
+{
+	char path[PATH_MAX + 8];
+	struct ddvm_err err = { "" };
+	int failed = 0;
+	unsigned int i;
+	json_t *doc;
+	char *table;
+
+	doc = ddvm_bench_json(rep);
+	snprintf(path, sizeof(path), "%s.json", base);
+	if (!doc || write_json(path, doc)) {
+		fprintf(stderr, "ddvm bench: cannot write %s\n", path);
+		failed = 1;
+	}
+	if (json_only) {
+		if (doc)
+			json_dumpf(doc, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		table = ddvm_bench_table(rep);
+		if (table)
+			fputs(table, stdout);
+		free(table);
+	}
+	json_decref(doc);
+	if (!no_plot && ddvm_bench_plot(rep, base, &err)) {
+		fprintf(stderr, "ddvm bench: chart: %s\n", err.msg);
+		failed = 1;
+		no_plot = true;
+	}
+	fprintf(stderr, "results: %s.json%s%s%s\n", base, no_plot ? "" : ", ", no_plot ? "" : base,
+		no_plot ? "" : ".png");
+	for (i = 0; i < rep->nr; i++)
+		if (!rep->native[i].valid || !rep->reuse[i].valid)
+			failed = 1;
+	return failed;
+}
+
+static int bench_net(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "nic", required_argument, NULL, 'm' },
+		{ "runtime", required_argument, NULL, 't' },
+		{ "omit", required_argument, NULL, 'r' },
+		{ "domain", required_argument, NULL, 'd' },
+		{ "json-only", no_argument, NULL, 'j' },
+		{ "no-plot", no_argument, NULL, 'n' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct ddvm_config cfg, bcfg;
+	static struct ddvm_bench_blk_report rep;
+	const char *out_dir = "run/bench", *domain = NULL, *cfg_path = "configs/net.json";
+	struct ddvm_bench_net_opts no = {
+		.omit = DDVM_BENCH_NET_OMIT, .runtime = DDVM_BENCH_NET_RUNTIME,
+		.exe = "/proc/self/exe",
+	};
+	char cwd[PATH_MAX], run_dir[PATH_MAX], initrd[DDVM_PATH_MAX + 32];
+	char base[PATH_MAX], command[1024], stamp[32];
+	struct bench_ui ui = { false };
+	bool json_only = false, no_plot = false;
+	int model = -1, c, ret;
+	struct ddvm_accel accel;
+	struct ddvm_err err = { "" };
+	time_t now;
+
+	join_argv(argc + 1, argv - 1, command, sizeof(command));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			model = parse_nic(optarg);
+			if (model < 0) {
+				fprintf(stderr, "ddvm bench: --nic '%s': want e1000, e1000e, "
+					"virtio-net or rtl8139\n", optarg);
+				return 2;
+			}
+			break;
+		case 't':
+			if (parse_seconds("--runtime", optarg, 1, &no.runtime))
+				return 2;
+			break;
+		case 'r':
+			if (parse_seconds("--omit", optarg, 0, &no.omit))
+				return 2;
+			break;
+		case 'd':
+			domain = optarg;
+			break;
+		case 'j':
+			json_only = true;
+			break;
+		case 'n':
+			no_plot = true;
+			break;
+		case 'o':
+			out_dir = optarg;
+			break;
+		case 'h':
+			fputs(BENCH_USAGE, stdout);
+			return 0;
+		default:
+			fputs(BENCH_USAGE, stderr);
+			return 2;
+		}
+	}
+	if (argc - optind > 1) {
+		fputs(BENCH_USAGE, stderr);
+		return 2;
+	}
+	if (optind < argc)
+		cfg_path = argv[optind];
+
+	if (ddvm_config_load(&cfg, cfg_path, &err))
+		goto out_err;
+	if (snprintf(run_dir, sizeof(run_dir), "%s/run-net", out_dir) >= (int)sizeof(run_dir)) {
+		ddvm_errf(&err, -ENAMETOOLONG, "--out %s: path too long", out_dir);
+		goto out_err;
+	}
+	ret = make_dirs(run_dir);
+	if (ret) {
+		ddvm_errf(&err, ret, "%s: %s", run_dir, strerror(-ret));
+		goto out_err;
+	}
+	if (!getcwd(cwd, sizeof(cwd))) {
+		ddvm_errf(&err, -errno, "getcwd: %s", strerror(errno));
+		goto out_err;
+	}
+	if (ddvm_bench_net_config(&bcfg, &cfg, domain, model, run_dir, &err) ||
+	    ddvm_config_absolutize(&bcfg, cwd, &err) ||
+	    ddvm_accel_for_config(bcfg.accel, bcfg.source, &accel, &err))
+		goto out_err;
+	bench_initrd(bcfg.initrd, initrd, sizeof(initrd));
+
+	no.cfg = &bcfg;
+	no.bench_initrd = initrd;
+	no.accel = &accel;
+	no.command = command;
+	no.progress = bench_progress;
+	no.ctx = &ui;
+	fprintf(stderr, "ddvm bench net: %s, accel %s (%s), iperf3 %u s omitted + %u s per run\n",
+		ddvm_nic_model_name(bcfg.domains[0].nic.model), ddvm_accel_name(&accel),
+		accel.reason, no.omit, no.runtime);
+	if (ddvm_bench_net_run(&no, &rep, &err))
+		goto out_err;
+
+	now = time(NULL);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
+	snprintf(base, sizeof(base), "%s/net-%s-%s", out_dir, rep.env.controller, stamp);
+	return bench_output(&rep, base, json_only, no_plot);
+
+out_err:
+	fprintf(stderr, "ddvm bench: %s\n", err.msg);
+	return 1;
+}
+
 int cmd_bench(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fputs(BENCH_USAGE, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	if (!strcmp(argv[1], "net"))
+		return bench_net(argc - 1, argv + 1);
 	if (strcmp(argv[1], "blk")) {
-		fprintf(stderr, "ddvm bench: unknown benchmark '%s' (blk)\n%s", argv[1], BENCH_USAGE);
+		fprintf(stderr, "ddvm bench: unknown benchmark '%s' (blk, net)\n%s", argv[1],
+			BENCH_USAGE);
 		return 2;
 	}
 	return bench_blk(argc - 1, argv + 1);

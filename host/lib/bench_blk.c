@@ -201,8 +201,7 @@ out:
 
 /* -------------------------------------------------------------- environment */
 
-/* The first line @argv prints on stdout, or "" (for version strings). */
-static void capture_line(char *const *argv, char *out, size_t len)
+void ddvm_bench_capture_line(char *const *argv, char *out, size_t len)
 {
 	struct ddvm_spawn sp = { .argv = argv, .stdin_fd = -1, .stderr_fd = -1, .keep_fd = -1 };
 	char buf[512];
@@ -233,7 +232,7 @@ static void capture_line(char *const *argv, char *out, size_t len)
 	out[got] = '\0';
 }
 
-static void read_abi(const char *kernel, char *out, size_t len)
+void ddvm_bench_kernel_abi(const char *kernel, char *out, size_t len)
 {
 	char path[DDVM_PATH_MAX + 8], *slash;
 	FILE *f;
@@ -268,13 +267,13 @@ static void fill_env(struct bench *b)
 	snprintf(e->accel_reason, sizeof(e->accel_reason), "%s", b->o->accel->reason);
 	snprintf(e->controller, sizeof(e->controller), "%s",
 		 ddvm_controller_name(b->dom->disk.controller));
-	read_abi(b->o->cfg->kernel, e->kernel_abi, sizeof(e->kernel_abi));
+	ddvm_bench_kernel_abi(b->o->cfg->kernel, e->kernel_abi, sizeof(e->kernel_abi));
 	if (!uname(&u))
 		snprintf(e->host_kernel, sizeof(e->host_kernel), "%.16s %.80s %.16s", u.sysname,
 			 u.release,
 			 u.machine);
 	e->host_cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	capture_line(qv, e->qemu_version, sizeof(e->qemu_version));
+	ddvm_bench_capture_line(qv, e->qemu_version, sizeof(e->qemu_version));
 	snprintf(e->ioengine, sizeof(e->ioengine), "%s", DDVM_BENCH_IOENGINE);
 	snprintf(e->image, sizeof(e->image), "%s", b->dom->disk.image);
 	e->size = b->dom->disk.size;
@@ -299,8 +298,7 @@ static int workload_index(const struct bench *b, const char *name)
 	return -1;
 }
 
-/* Wait up to @ms for @pid to exit, then SIGKILL it.  Return: its wait status. */
-static int reap_child(pid_t pid, int ms, int sig_first)
+int ddvm_bench_reap(pid_t pid, int ms, int sig_first)
 {
 	int status = 0, waited;
 
@@ -578,7 +576,7 @@ static void native_run(struct bench *b)
 	native_watch(nv, op[0], logfd);
 	close(op[0]);
 	/* the guest powers off after the script; a stuck one is killed */
-	reap_child(pid, nv->done ? POWEROFF_TIMEOUT_MS : 0, 0);
+	ddvm_bench_reap(pid, nv->done ? POWEROFF_TIMEOUT_MS : 0, 0);
 	if (nv->done && nv->script_status && !b->rep->native_error[0])
 		snprintf(b->rep->native_error, sizeof(b->rep->native_error),
 			 "the fio script exited %d (see %.400s)", nv->script_status, log);
@@ -604,17 +602,6 @@ static void reuse_progress(void *arg, const char *line)
 	say(arg, "reuse: %s", line);
 }
 
-/* Show the supervisor's progress until it says ok or fail.  Return: 0 ok, -1 not. */
-static int reuse_follow(struct bench *b, int fd, double deadline)
-{
-	double left = deadline - now_s();
-
-	if (left <= 0)
-		return -1;
-	return ddvm_progress_follow(fd, (int)(left * 1000), reuse_progress, b) ? -1 : 0;
-}
-
-
 /* Pids and the channel socket from the supervisor's state.json. */
 static int reuse_state(struct bench *b, struct reuse *ru, struct ddvm_err *err)
 {
@@ -635,18 +622,22 @@ static int reuse_state(struct bench *b, struct reuse *ru, struct ddvm_err *err)
 				    d->channels[0].name, err);
 }
 
-/* The supervisor, as `ddvm up` runs it, in a child of ours. */
-static int reuse_start(struct bench *b, struct reuse *ru, int lock_fd, struct ddvm_err *err)
+int ddvm_bench_supervise(const struct ddvm_config *cfg, const struct ddvm_accel *accel, int lock_fd,
+			 const char *exe, double deadline, ddvm_progress_fn *line, void *ctx,
+			 pid_t *sv_pid, struct ddvm_err *err)
 {
 	struct ddvm_supervisor_opts so = {
-		.cfg = b->o->cfg, .accel = b->o->accel, .lock_fd = lock_fd, .exe = b->o->exe,
+		.cfg = cfg, .accel = accel, .lock_fd = lock_fd, .exe = exe,
 	};
+	const struct ddvm_domain_cfg *d = &cfg->domains[0];
 	char log[DDVM_PATH_MAX + 32];
 	struct ddvm_err e2;
 	int pp[2], logfd, ret;
-	double deadline;
+	double left;
+	pid_t pid;
 
-	snprintf(log, sizeof(log), "%s/" DDVM_LOG_FILE, b->o->cfg->run_dir);
+	*sv_pid = -1;
+	snprintf(log, sizeof(log), "%s/" DDVM_LOG_FILE, cfg->run_dir);
 	logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (logfd < 0)
 		return ddvm_errf(err, -errno, "%s: %s", log, strerror(errno));
@@ -655,15 +646,15 @@ static int reuse_start(struct bench *b, struct reuse *ru, int lock_fd, struct dd
 		return ddvm_errf(err, -errno, "pipe: %s", strerror(errno));
 	}
 	fflush(NULL);
-	ru->sv_pid = fork();
-	if (ru->sv_pid < 0) {
+	pid = fork();
+	if (pid < 0) {
 		ret = ddvm_errf(err, -errno, "fork: %s", strerror(errno));
 		close(pp[0]);
 		close(pp[1]);
 		close(logfd);
 		return ret;
 	}
-	if (ru->sv_pid == 0) {
+	if (pid == 0) {
 		/* a benchmark killed outright must not leave a DD/OS behind */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() == 1)
@@ -680,15 +671,30 @@ static int reuse_start(struct bench *b, struct reuse *ru, int lock_fd, struct dd
 	}
 	close(pp[1]);
 	close(logfd);
+	*sv_pid = pid;
+	left = deadline - now_s();
+	ret = left > 0 && !ddvm_progress_follow(pp[0], (int)(left * 1000), line, ctx) ? 0 : -1;
+	close(pp[0]);
+	if (ret)
+		return ddvm_errf(err, -EIO, "the DD/OS did not come up (see %s and %s/%s/%s)", log,
+				 cfg->run_dir, d->name, DDVM_CONSOLE_LOG);
+	return 0;
+}
+
+/* The supervisor, as `ddvm up` runs it, in a child of ours. */
+static int reuse_start(struct bench *b, struct reuse *ru, int lock_fd, struct ddvm_err *err)
+{
+	double deadline;
+	int ret;
+
 	say(b, "reuse: starting a supervisor in %s (DD/OS of %llu MiB, channel of %llu MiB)",
 	    b->o->cfg->run_dir, (unsigned long long)(b->dom->memory >> 20),
 	    (unsigned long long)(b->dom->channels[0].size >> 20));
 	deadline = now_s() + (double)b->dom->boot_timeout * (b->dom->boot_retries + 1) + 30;
-	ret = reuse_follow(b, pp[0], deadline);
-	close(pp[0]);
+	ret = ddvm_bench_supervise(b->o->cfg, b->o->accel, lock_fd, b->o->exe, deadline,
+				   reuse_progress, b, &ru->sv_pid, err);
 	if (ret)
-		return ddvm_errf(err, -EIO, "the DD/OS did not come up (see %s and %s/%s/%s)", log,
-				 b->o->cfg->run_dir, b->dom->name, DDVM_CONSOLE_LOG);
+		return ret;
 	return reuse_state(b, ru, err);
 }
 
@@ -754,7 +760,7 @@ static void reuse_run(struct bench *b, int lock_fd)
 	}
 	if (ru.sv_pid > 0) {
 		say(b, "reuse: stopping the supervisor");
-		reap_child(ru.sv_pid, STOP_TIMEOUT_MS, SIGTERM);
+		ddvm_bench_reap(ru.sv_pid, STOP_TIMEOUT_MS, SIGTERM);
 	}
 }
 

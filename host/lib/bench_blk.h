@@ -17,6 +17,7 @@
 #include "bench_report.h"
 #include "config.h"
 #include "err.h"
+#include "progress.h"
 
 #define DDVM_BENCH_NATIVE_MEMORY	(384ULL << 20)	/* fio's libraries unpack in RAM */
 #define DDVM_BENCH_DEFAULT_SIZE		(1ULL << 30)
@@ -90,5 +91,38 @@ int ddvm_bench_scratch(const char *path, uint64_t size, bool *filled, struct ddv
  */
 int ddvm_bench_blk_run(const struct ddvm_bench_blk_opts *o, struct ddvm_bench_blk_report *rep,
 		       struct ddvm_err *err);
+
+/* Helpers the net benchmark shares. */
+
+/* ddvm_bench_capture_line - the first line @argv prints on stdout, or "" (version strings). */
+void ddvm_bench_capture_line(char *const *argv, char *out, size_t len);
+
+/* ddvm_bench_kernel_abi - the "abi" file beside @kernel, or "unknown". */
+void ddvm_bench_kernel_abi(const char *kernel, char *out, size_t len);
+
+/*
+ * ddvm_bench_reap - send @sig_first (if not 0), wait up to @ms for child
+ * @pid to exit, then SIGKILL it.  Return: its wait status.
+ */
+int ddvm_bench_reap(pid_t pid, int ms, int sig_first);
+
+/**
+ * ddvm_bench_supervise - run a supervisor for @cfg, as `ddvm up` does, in
+ *	a child of ours, and follow its progress until its domain serves.
+ * @cfg:      one domain, absolute paths, a private run directory
+ * @accel:    the accelerator
+ * @lock_fd:  the run directory's lock, held by us
+ * @exe:      the ddvm binary, for the hub
+ * @deadline: CLOCK_MONOTONIC seconds to give up at
+ * @line:     gets each progress line
+ * @ctx:      for @line
+ * @sv_pid:   the supervisor's pid (> 0 even on failure once forked: stop it)
+ * @err:      why the domain does not serve
+ *
+ * Return: 0 or -errno (-EIO: the DD/OS did not come up).
+ */
+int ddvm_bench_supervise(const struct ddvm_config *cfg, const struct ddvm_accel *accel, int lock_fd,
+			 const char *exe, double deadline, ddvm_progress_fn *line, void *ctx,
+			 pid_t *sv_pid, struct ddvm_err *err);
 
 #endif /* DDVM_BENCH_BLK_H */

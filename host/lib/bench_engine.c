@@ -10,10 +10,10 @@
 #include "units.h"
 
 const struct ddvm_bench_workload ddvm_bench_workloads[] = {
-	{ "seq-read", "seq read 1M QD8", false, false, 1 << 20, 8, true },
-	{ "seq-write", "seq write 1M QD8", true, false, 1 << 20, 8, true },
-	{ "rand-read-qd1", "rand read 4K QD1", false, true, 4096, 1, false },
-	{ "rand-read-qd32", "rand read 4K QD32", false, true, 4096, 32, false },
+	{ "seq-read", "seq read 1M QD8", false, false, 1 << 20, 8, true, 0, false },
+	{ "seq-write", "seq write 1M QD8", true, false, 1 << 20, 8, true, 0, false },
+	{ "rand-read-qd1", "rand read 4K QD1", false, true, 4096, 1, false, 0, false },
+	{ "rand-read-qd32", "rand read 4K QD32", false, true, 4096, 32, false, 0, false },
 };
 const unsigned int ddvm_bench_nr_workloads =
 	sizeof(ddvm_bench_workloads) / sizeof(ddvm_bench_workloads[0]);

@@ -23,6 +23,9 @@ struct ddvm_bench_workload {
 	uint32_t bs;		/* bytes per I/O */
 	uint32_t qd;		/* I/Os in flight */
 	bool throughput;	/* headline metric MiB/s (else IOPS) */
+	/* net (`ddvm bench net`): write is "send to the remote host" */
+	uint32_t mtu;		/* the link's MTU during the run; 0: a block workload */
+	bool rtt;		/* ping round trips: the metric is the mean RTT */
 };
 
 /*
@@ -47,6 +50,7 @@ struct ddvm_bench_result {
 	double lat_p50_us;
 	double lat_p99_us;
 	double lat_max_us;	/* a lost wake-up shows here first */
+	double lat_min_us;	/* net RTT only */
 	/* host CPU of the run's processes over cpu_window seconds */
 	double cpu_seconds;
 	double cpu_window;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Results of `ddvm bench blk` for people and programs: the table, the
- * JSON document and the gnuplot bar chart, all made from one report.
+ * Results of `ddvm bench blk` and `ddvm bench net` for people and
+ * programs: the table, the JSON document and the gnuplot bar chart, all
+ * made from one report.  A report whose workloads have an MTU is a net
+ * report: throughput in Mbit/s, round-trip time, and a CPU bar too.
  */
 #ifndef DDVM_BENCH_REPORT_H
 #define DDVM_BENCH_REPORT_H
@@ -16,7 +18,8 @@
 #include "err.h"
 
 #define DDVM_BENCH_MAX_WORKLOADS	8
-#define DDVM_BENCH_BAR			0.9	/* reuse/native for 1 MiB sequential */
+#define DDVM_BENCH_BAR			0.9	/* reuse/native for 1 MiB sequential, TCP */
+#define DDVM_BENCH_CPU_BAR		1.5	/* net: reuse/native CPU s/GiB at most */
 #define DDVM_BENCH_JSON_VERSION		1
 
 /* Where and how the benchmark ran: everything needed to compare runs fairly. */
@@ -25,12 +28,12 @@ struct ddvm_bench_env {
 	char command[1024];		/* the ddvm command line */
 	char accel[8];
 	char accel_reason[256];
-	char controller[16];
+	char controller[16];		/* net: the NIC model */
 	char kernel_abi[64];		/* the DD/OS kernel */
 	char host_kernel[128];
 	long host_cpus;
 	char qemu_version[128];
-	char fio_version[32];
+	char fio_version[32];		/* net: iperf3's, in the DD/OS */
 	char ioengine[16];		/* fio's, in the DD/OS */
 	char image[DDVM_PATH_MAX];	/* the scratch image both sides used */
 	uint64_t size;			/* bytes of it exercised */
@@ -44,6 +47,9 @@ struct ddvm_bench_env {
 	char native_cmdline[8192];	/* QEMU, as run */
 	char reuse_cmdline[4096];	/* QEMU of the serving DD/OS (from its console log) */
 	char run_dir[DDVM_PATH_MAX];	/* logs and consoles of this run */
+	/* net */
+	char remote[64];		/* the remote host: netns and address */
+	char native_addr[64], reuse_addr[96];	/* the DD/OS's, the client's */
 };
 
 struct ddvm_bench_blk_report {
@@ -56,15 +62,23 @@ struct ddvm_bench_blk_report {
 	char reuse_error[512];
 };
 
-/* The workload's headline number: MiB/s or IOPS; < 0 when not measured. */
+/* Whether @rep is a `ddvm bench net` report. */
+bool ddvm_bench_is_net(const struct ddvm_bench_blk_report *rep);
+
+/* MiB/s as Mbit/s (10^6 bits), the unit networks are quoted in. */
+double ddvm_bench_mbit(double mib_s);
+
+/* The workload's headline number: MiB/s, IOPS or RTT us; < 0 when not measured. */
 double ddvm_bench_metric(const struct ddvm_bench_workload *w, const struct ddvm_bench_result *r);
 
 /* reuse / native of the headline metric; < 0 when either is missing. */
 double ddvm_bench_ratio(const struct ddvm_bench_blk_report *rep, unsigned int i);
 
 /*
- * ddvm_bench_bar - whether every 1 MiB sequential workload reached
- * DDVM_BENCH_BAR.  Return: 1 met, 0 missed, -1 not measured.
+ * ddvm_bench_bar - whether every 1 MiB sequential workload (net: every TCP
+ * workload) reached DDVM_BENCH_BAR; net also wants reuse CPU s/GiB at most
+ * DDVM_BENCH_CPU_BAR times native's.  Return: 1 met, 0 missed, -1 not
+ * measured.
  */
 int ddvm_bench_bar(const struct ddvm_bench_blk_report *rep);
 

@@ -673,7 +673,7 @@ static int parse_domain(struct parse_ctx *c, json_t *obj, const char *path,
 {
 	static const char *const keys[] = {
 		"name", "memory", "cpus", "boot_timeout", "boot_retries",
-		"hang_timeout", "restart", "disk", "channels", "nic", NULL
+		"hang_timeout", "restart", "warm_spare", "disk", "channels", "nic", NULL
 	};
 	char p[PATH_LEN];
 	char a[24], b[24];
@@ -759,6 +759,16 @@ static int parse_domain(struct parse_ctx *c, json_t *obj, const char *path,
 		ret = parse_nic(c, v, p, d);
 		if (ret)
 			return ret;
+	}
+	v = json_object_get(obj, "warm_spare");
+	if (v) {
+		path_key(p, path, "warm_spare");
+		if (!json_is_boolean(v))
+			return cfg_err(c, p, "expected a boolean, got %s", json_kind(v));
+		d->warm_spare = json_is_true(v);
+		if (d->warm_spare && d->has_nic)
+			return cfg_err(c, p, "not for a domain with a NIC (its tap dd-%s can have "
+				       "only one QEMU)", d->name);
 	}
 	return 0;
 }

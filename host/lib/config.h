@@ -113,6 +113,13 @@ struct ddvm_domain_cfg {
 	unsigned int hang_timeout;	/* seconds of no heartbeat on any channel: hung */
 	struct ddvm_restart_cfg restart;
 	/*
+	 * Keep a second QEMU booted and waiting (ddvm.ko not loaded, disk
+	 * not written) to take over at once; disk-only domains (a tap has
+	 * one owner).  The domain's image is then opened without QEMU's
+	 * lock, since two QEMUs hold it: the supervisor lets only one write.
+	 */
+	bool warm_spare;
+	/*
 	 * A domain drives a disk, a NIC or both (at least one after loading).
 	 * channels[] holds the disk's channels ("channels") first, then one
 	 * per NIC client ("nic.clients"); a channel's index is its PCI slot

@@ -2,6 +2,7 @@
 /* Builds the QEMU and hub command lines from the config (pure, unit-tested). */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,8 +143,10 @@ static int add_disk(struct ddvm_argv *a, const struct ddvm_domain_cfg *dom)
 
 	if (!img)
 		return -ENOMEM;
+	/* with a warm spare two QEMUs hold the image: the supervisor serialises them */
 	ret = argv_add(a, "-drive", NULL) ||
-	      argv_addf(a, "file=%s,if=none,id=disk,format=raw,cache=writeback", img);
+	      argv_addf(a, "file=%s,if=none,id=disk,format=raw,cache=writeback%s", img,
+			dom->warm_spare ? ",file.locking=off" : "");
 	free(img);
 	if (ret)
 		return -ENOMEM;
@@ -182,7 +185,7 @@ static int add_nic(struct ddvm_argv *a, const struct ddvm_domain_cfg *dom)
 }
 
 /* The kernel command line: the guest init's contract (guest/init/init). */
-static char *kernel_cmdline(const struct ddvm_domain_cfg *dom)
+static char *kernel_cmdline(const struct ddvm_domain_cfg *dom, bool spare)
 {
 	const char *dev = ddvm_controller_devpath(dom->disk.controller);
 	char exports[DDVM_MAX_CHANNELS * 48] = "";
@@ -216,16 +219,20 @@ static char *kernel_cmdline(const struct ddvm_domain_cfg *dom)
 	 * a lock held); the honest policy is a restart, and pvpanic tells the
 	 * supervisor at once.
 	 */
+	if (spare)
+		snprintf(devs + strlen(devs), sizeof(devs) - strlen(devs), " ddvm.spare=1");
 	if (asprintf(&s, "console=ttyS0 loglevel=5 panic=-1 oops=panic%s ddvm.exports=%s", devs,
 		     exports) < 0)
 		return NULL;
 	return s;
 }
 
-int ddvm_qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
-		   const struct ddvm_domain_cfg *dom, const struct ddvm_accel *accel,
-		   const char *run_dir, struct ddvm_err *err)
+static int qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
+		     const struct ddvm_domain_cfg *dom, const struct ddvm_accel *accel,
+		     const char *run_dir, bool spare, struct ddvm_err *err)
 {
+	const char *pfx = spare ? DDVM_SPARE_PREFIX : "";
+	char name[64];
 	struct ddvm_argv a = { 0 };
 	char path[DDVM_SOCK_PATH_MAX];
 	const char *cpu;
@@ -259,7 +266,7 @@ int ddvm_qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
 			       "-no-reboot", "-kernel", cfg->kernel, "-initrd", cfg->initrd,
 			       "-append", NULL);
 	if (!ret) {
-		char *cmdline = kernel_cmdline(dom);
+		char *cmdline = kernel_cmdline(dom, spare);
 
 		ret = argv_push(&a, cmdline);
 	}
@@ -269,7 +276,8 @@ int ddvm_qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
 	if (ret)
 		goto out_nomem;
 
-	ret = ddvm_qmp_socket_path(path, sizeof(path), run_dir, dom->name, err);
+	snprintf(name, sizeof(name), "%s" DDVM_QMP_SOCK, pfx);
+	ret = ddvm_domain_socket_path(path, sizeof(path), run_dir, dom->name, name, err);
 	if (ret)
 		goto out_free;
 	esc = opt_escape(path);
@@ -286,8 +294,8 @@ int ddvm_qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
 	if (argv_add(&a, "-device", "i6300esb", "-action", "watchdog=pause", NULL))
 		goto out_nomem;
 	/* tools get their own QMP socket: the supervisor holds qmp.sock */
-	ret = ddvm_domain_socket_path(path, sizeof(path), run_dir, dom->name,
-				      DDVM_QMP_TOOLS_SOCK, err);
+	snprintf(name, sizeof(name), "%s" DDVM_QMP_TOOLS_SOCK, pfx);
+	ret = ddvm_domain_socket_path(path, sizeof(path), run_dir, dom->name, name, err);
 	if (ret)
 		goto out_free;
 	esc = opt_escape(path);
@@ -297,8 +305,8 @@ int ddvm_qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
 	if (ret)
 		goto out_nomem;
 	/* ttyS1: fault injection lines for the guest's init ("ddvm inject") */
-	ret = ddvm_domain_socket_path(path, sizeof(path), run_dir, dom->name,
-				      DDVM_INJECT_SOCK, err);
+	snprintf(name, sizeof(name), "%s" DDVM_INJECT_SOCK, pfx);
+	ret = ddvm_domain_socket_path(path, sizeof(path), run_dir, dom->name, name, err);
 	if (ret)
 		goto out_free;
 	esc = opt_escape(path);
@@ -346,6 +354,20 @@ out_free:
 	return ret;
 }
 
+int ddvm_qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
+		   const struct ddvm_domain_cfg *dom, const struct ddvm_accel *accel,
+		   const char *run_dir, struct ddvm_err *err)
+{
+	return qemu_argv(out, cfg, dom, accel, run_dir, false, err);
+}
+
+int ddvm_qemu_argv_spare(struct ddvm_argv *out, const struct ddvm_config *cfg,
+			 const struct ddvm_domain_cfg *dom, const struct ddvm_accel *accel,
+			 const char *run_dir, struct ddvm_err *err)
+{
+	return qemu_argv(out, cfg, dom, accel, run_dir, true, err);
+}
+
 int ddvm_hub_argv(struct ddvm_argv *out, const struct ddvm_config *cfg, const char *exe,
 		  int ready_fd, const int (*region_fds)[DDVM_MAX_CHANNELS],
 		  const char *run_dir, struct ddvm_err *err)
@@ -356,8 +378,14 @@ int ddvm_hub_argv(struct ddvm_argv *out, const struct ddvm_config *cfg, const ch
 	int ret;
 
 	ret = argv_add(&a, exe, "hub", "--ready-fd", NULL) || argv_addf(&a, "%d", ready_fd) ||
-	      argv_add(&a, "--vectors", NULL) || argv_addf(&a, "%d", DDVM_CHANNEL_VECTORS) ||
-	      argv_addf(&a, "%s/" DDVM_HUB_DIR, run_dir);
+	      argv_add(&a, "--vectors", NULL) || argv_addf(&a, "%d", DDVM_CHANNEL_VECTORS);
+	for (i = 0; !ret && i < cfg->nr_domains; i++)
+		if (cfg->domains[i].warm_spare) {
+			/* server, client, and the spare waiting to be the next server */
+			ret = argv_add(&a, "--max-peers", "3", NULL);
+			break;
+		}
+	ret = ret || argv_addf(&a, "%s/" DDVM_HUB_DIR, run_dir);
 	if (ret)
 		goto out_nomem;
 	for (i = 0; i < cfg->nr_domains; i++) {

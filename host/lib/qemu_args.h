@@ -60,6 +60,17 @@ int ddvm_qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
 		   const char *run_dir, struct ddvm_err *err);
 
 /**
+ * ddvm_qemu_argv_spare - the QEMU command line of domain @dom's warm spare:
+ *	the same machine, its sockets named RUN/DOMAIN/spare-*.sock (renamed
+ *	to the domain's own when it takes over), and ddvm.spare=1 so its
+ *	init boots, then waits for "ddvm-activate" on ttyS1 before it loads
+ *	ddvm.ko.  Arguments as ddvm_qemu_argv().
+ */
+int ddvm_qemu_argv_spare(struct ddvm_argv *out, const struct ddvm_config *cfg,
+			 const struct ddvm_domain_cfg *dom, const struct ddvm_accel *accel,
+			 const char *run_dir, struct ddvm_err *err);
+
+/**
  * ddvm_hub_argv - the hub's command line: every channel of every domain,
  *	named DOMAIN.CHANNEL, listening in RUN/hub.
  * @out:        filled; free with ddvm_argv_free()

@@ -16,6 +16,7 @@
  *   RUN/D/inject.sock     D's second serial port (ttyS1): the DD/OS's init
  *                         reads "ddvm-inject WHAT" lines from it (fault
  *                         injection; only who can reach RUN can use it)
+ *   RUN/D/spare-*.sock    the same three of D's warm spare, if it has one
  *   RUN/netns.created     network namespaces the supervisor made for NIC
  *                         wires, one per line; it removes them at its end,
  *                         or the next supervisor does if it died
@@ -40,6 +41,7 @@
 #define DDVM_QMP_SOCK		"qmp.sock"
 #define DDVM_QMP_TOOLS_SOCK	"qmp-tools.sock"
 #define DDVM_INJECT_SOCK	"inject.sock"
+#define DDVM_SPARE_PREFIX	"spare-"	/* a warm spare's sockets: RUN/D/spare-qmp.sock, ... */
 #define DDVM_NETNS_RECORD	"netns.created"
 
 /* a unix socket path must fit in sockaddr_un.sun_path */

@@ -12,7 +12,9 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,7 +84,7 @@ struct restart_rec {
 };
 
 /* epoll data: what became ready, and for which domain */
-enum ev_kind { EV_SIGNAL, EV_CONSOLE, EV_TIMER, EV_QMP, EV_TICK };
+enum ev_kind { EV_SIGNAL, EV_CONSOLE, EV_TIMER, EV_QMP, EV_TICK, EV_SPARE, EV_SPARE_TIMER };
 #define EV(kind, idx)	(((uint64_t)(kind) << 32) | (uint32_t)(idx))
 
 #define LINE_MAX_SCAN	512	/* console line kept for matching; logs keep all */
@@ -140,6 +142,25 @@ struct domain {
 	struct restart_rec rlog[RESTART_LOG];	/* ring by restarts */
 	const char *wire;	/* "none", "pending", "up", "failed" */
 	struct ddvm_chanmon mon[DDVM_MAX_CHANNELS];
+	/*
+	 * The warm spare (cfg->warm_spare): a second QEMU booted up to the
+	 * point of loading ddvm.ko, waiting for "ddvm-activate" on its ttyS1.
+	 * It takes over when the domain's QEMU is dead, so a restart costs
+	 * a module load instead of a boot.
+	 */
+	struct {
+		pid_t pid;
+		int out_fd;		/* its console */
+		int timer_fd;		/* boot timeout, or when to start one */
+		int ctl_fd;		/* its ttyS1 socket, connected once ready */
+		bool ready;		/* said DDVM-SPARE */
+		unsigned int boots;
+		unsigned int failures;	/* in a row */
+		long long t_start;
+		char line[LINE_MAX_SCAN];
+		size_t line_len;
+	} spare;
+	int activate_fd;	/* the promoted spare's ttyS1, until its DDVM-READY */
 	int region_fd[DDVM_MAX_CHANNELS];	/* the memfds the hub inherits; -1 none */
 };
 
@@ -402,6 +423,12 @@ static json_t *domain_json(struct sv *sv, struct domain *d)
 	json_object_set_new(o, "console", jstr(path));
 	ddvm_qmp_socket_path(path, sizeof(path), sv->run_dir, c->name, NULL);
 	json_object_set_new(o, "qmp", jstr(path));
+	if (c->warm_spare)
+		json_object_set_new(o, "spare", json_pack("{s:i, s:s, s:i, s:i}",
+			"pid", (int)d->spare.pid,
+			"state", d->spare.ready ? "ready" : d->spare.pid ? "booting" :
+				 d->spare.failures > c->boot_retries ? "failed" : "none",
+			"boots", d->spare.boots, "failures", d->spare.failures));
 	return o;
 }
 
@@ -454,7 +481,7 @@ static void save_state(struct sv *sv, bool running)
 
 /* ---------------------------------------------------------------- helpers */
 
-static int arm_timer(struct domain *d, long long ms)
+static int arm_fd_timer(int fd, long long ms)
 {
 	struct itimerspec its = {
 		.it_value = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 },
@@ -462,7 +489,12 @@ static int arm_timer(struct domain *d, long long ms)
 
 	if (ms <= 0)
 		its.it_value.tv_nsec = 1;	/* zero would disarm: fire now */
-	return timerfd_settime(d->timer_fd, 0, &its, NULL);
+	return timerfd_settime(fd, 0, &its, NULL);
+}
+
+static int arm_timer(struct domain *d, long long ms)
+{
+	return arm_fd_timer(d->timer_fd, ms);
 }
 
 static void disarm_timer(struct domain *d)
@@ -1010,6 +1042,7 @@ static void connect_qmp(struct sv *sv, struct domain *d)
 }
 
 static void check_settled(struct sv *sv);
+static void schedule_spare(struct domain *d);
 
 static void start_domain(struct sv *sv, struct domain *d)
 {
@@ -1160,6 +1193,11 @@ static void on_console_line(struct sv *sv, struct domain *d, char *line)
 			d->wire = "up";
 		d->ready = true;
 		d->t_ready = mono_ms();
+		if (d->activate_fd >= 0) {
+			close(d->activate_fd);
+			d->activate_fd = -1;
+		}
+		schedule_spare(d);
 		d->last_boot_ms = d->t_ready - d->t_start;
 		if (d->t_detect)
 			note_ready(sv, d);
@@ -1268,6 +1306,282 @@ static void check_settled(struct sv *sv)
 	}
 }
 
+/* ------------------------------------------------------------ warm spare */
+
+/* A spare comes after the domain serves, so its boot never slows that one. */
+#define SPARE_START_DELAY_MS	1000
+#define SPARE_RETRY_DELAY_MS	2000
+#define SPARE_LINE		"DDVM-SPARE"
+#define ACTIVATE_LINE		"\nddvm-activate\n"
+
+static const char *const spare_socks[] = {
+	DDVM_QMP_SOCK, DDVM_QMP_TOOLS_SOCK, DDVM_INJECT_SOCK,
+};
+
+static void spare_close_fds(struct sv *sv, struct domain *d)
+{
+	if (d->spare.out_fd >= 0) {
+		epoll_ctl(sv->epfd, EPOLL_CTL_DEL, d->spare.out_fd, NULL);
+		close(d->spare.out_fd);
+		d->spare.out_fd = -1;
+	}
+	if (d->spare.ctl_fd >= 0) {
+		close(d->spare.ctl_fd);
+		d->spare.ctl_fd = -1;
+	}
+}
+
+static void start_spare(struct sv *sv, struct domain *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_SPARE, d->idx) };
+	struct ddvm_spawn sp = { .stdin_fd = -1, .keep_fd = -1, .death_signal = SIGKILL };
+	struct ddvm_argv a = { 0 };
+	const char *qemu = getenv(DDVM_QEMU_ENV);
+	char cmd[4096], banner[256];
+	struct ddvm_err err;
+	int op[2], n;
+	pid_t pid;
+
+	if (d->spare.pid || sv->stop || !d->cfg->warm_spare)
+		return;
+	if (ddvm_qemu_argv_spare(&a, sv->cfg, d->cfg, sv->o->accel, sv->run_dir, &err))
+		goto out_fail;
+	if (qemu && *qemu) {
+		free(a.argv[0]);
+		a.argv[0] = strdup(qemu);
+		if (!a.argv[0]) {
+			ddvm_errf(&err, -ENOMEM, "out of memory");
+			goto out_fail;
+		}
+	}
+	if (pipe2(op, O_CLOEXEC)) {
+		ddvm_errf(&err, -errno, "pipe: %s", strerror(errno));
+		goto out_fail;
+	}
+	sp.argv = a.argv;
+	sp.stdout_fd = op[1];
+	sp.stderr_fd = op[1];
+	if (ddvm_spawn(&sp, &pid, &err)) {
+		close(op[0]);
+		close(op[1]);
+		goto out_fail;
+	}
+	close(op[1]);
+	fcntl(op[0], F_SETFL, O_NONBLOCK);
+	d->spare.pid = pid;
+	d->spare.out_fd = op[0];
+	d->spare.ready = false;
+	d->spare.line_len = 0;
+	d->spare.boots++;
+	d->spare.t_start = mono_ms();
+	if (epoll_ctl(sv->epfd, EPOLL_CTL_ADD, op[0], &ev))
+		sv_log(sv, "%s: epoll: %s", d->cfg->name, strerror(errno));
+	arm_fd_timer(d->spare.timer_fd, (long long)d->cfg->boot_timeout * 1000);
+	n = snprintf(banner, sizeof(banner), "\n=== ddvm: %s warm spare boot %u at %ld\n",
+		     d->cfg->name, d->spare.boots, (long)time(NULL));
+	if (write(d->console_fd, banner, (size_t)n) < 0)
+		sv_log(sv, "%s: console log: %s", d->cfg->name, strerror(errno));
+	sv_log(sv, "%s: warm spare QEMU pid %d (spare boot %u): %s", d->cfg->name, (int)pid,
+	       d->spare.boots, ddvm_argv_format(&a, cmd, sizeof(cmd)));
+	ddvm_argv_free(&a);
+	return;
+
+out_fail:
+	ddvm_argv_free(&a);
+	d->spare.failures = d->cfg->boot_retries + 1;
+	sv_log(sv, "%s: no warm spare: %s", d->cfg->name, err.msg);
+}
+
+/* Its ttyS1, held open: the activation line must not be cut by a hang-up. */
+static int spare_connect(struct sv *sv, struct domain *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char name[64];
+	int fd;
+
+	snprintf(name, sizeof(name), DDVM_SPARE_PREFIX DDVM_INJECT_SOCK);
+	if (ddvm_domain_socket_path(sa.sun_path, sizeof(sa.sun_path), sv->run_dir, d->cfg->name,
+				    name, NULL))
+		return -ENAMETOOLONG;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	d->spare.ctl_fd = fd;
+	return 0;
+}
+
+static void on_spare_line(struct sv *sv, struct domain *d, char *line)
+{
+	int ret;
+
+	if (d->spare.ready || !strstr(line, SPARE_LINE))
+		return;
+	ret = spare_connect(sv, d);
+	if (ret) {
+		sv_log(sv, "%s: warm spare pid %d: its ttyS1: %s; killing it", d->cfg->name,
+		       (int)d->spare.pid, strerror(-ret));
+		kill(d->spare.pid, SIGKILL);
+		return;
+	}
+	d->spare.ready = true;
+	d->spare.failures = 0;
+	{
+		struct itimerspec its = { 0 };
+
+		timerfd_settime(d->spare.timer_fd, 0, &its, NULL);
+	}
+	sv_log(sv, "%s: warm spare pid %d ready after %lld ms", d->cfg->name, (int)d->spare.pid,
+	       mono_ms() - d->spare.t_start);
+	save_state(sv, true);
+}
+
+/* The spare's console goes to the domain's log, scanned for DDVM-SPARE. */
+static void drain_spare(struct sv *sv, struct domain *d)
+{
+	char buf[4096];
+	ssize_t n, i;
+
+	while (d->spare.out_fd >= 0) {
+		n = read(d->spare.out_fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			epoll_ctl(sv->epfd, EPOLL_CTL_DEL, d->spare.out_fd, NULL);
+			close(d->spare.out_fd);
+			d->spare.out_fd = -1;
+			return;
+		}
+		if (write(d->console_fd, buf, (size_t)n) != n)
+			sv_log(sv, "%s: console log write failed", d->cfg->name);
+		for (i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				d->spare.line[d->spare.line_len] = '\0';
+				on_spare_line(sv, d, d->spare.line);
+				d->spare.line_len = 0;
+			} else if (d->spare.line_len < sizeof(d->spare.line) - 1) {
+				d->spare.line[d->spare.line_len++] = buf[i] ? buf[i] : ' ';
+			}
+		}
+	}
+}
+
+static void on_spare_exit(struct sv *sv, struct domain *d, int status)
+{
+	char how[96];
+
+	drain_spare(sv, d);
+	spare_close_fds(sv, d);
+	describe_status(status, how, sizeof(how));
+	sv_log(sv, "%s: warm spare QEMU pid %d %s%s", d->cfg->name, (int)d->spare.pid, how,
+	       d->spare.ready ? " while waiting" : " before it was ready");
+	d->spare.pid = 0;
+	d->spare.ready = false;
+	if (sv->stop)
+		return;
+	if (++d->spare.failures > d->cfg->boot_retries) {
+		sv_log(sv, "%s: warm spare failed %u times in a row; restarts boot cold",
+		       d->cfg->name, d->spare.failures);
+		save_state(sv, true);
+		return;
+	}
+	arm_fd_timer(d->spare.timer_fd, SPARE_RETRY_DELAY_MS);
+	save_state(sv, true);
+}
+
+static void on_spare_timer(struct sv *sv, struct domain *d)
+{
+	uint64_t ticks;
+
+	if (read(d->spare.timer_fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	if (d->spare.pid && !d->spare.ready) {
+		sv_log(sv, "%s: warm spare pid %d: no %s within %u s, killing it", d->cfg->name,
+		       (int)d->spare.pid, SPARE_LINE, d->cfg->boot_timeout);
+		kill(d->spare.pid, SIGKILL);
+		return;
+	}
+	if (!d->spare.pid && d->state == DOM_SERVING)
+		start_spare(sv, d);
+}
+
+/* A spare is started a little after each DDVM-READY of the domain. */
+static void schedule_spare(struct domain *d)
+{
+	if (d->cfg->warm_spare && !d->spare.pid && d->spare.failures <= d->cfg->boot_retries)
+		arm_fd_timer(d->spare.timer_fd, SPARE_START_DELAY_MS);
+}
+
+/*
+ * The domain's QEMU is dead and reaped (nothing of it can write the disk
+ * any more): make the ready spare the domain's QEMU.  Its sockets take
+ * the domain's names, its console becomes the domain's, and one line on
+ * its ttyS1 makes its init load ddvm.ko, which attaches as the next
+ * generation.  Return: whether it took over.
+ */
+static bool promote_spare(struct sv *sv, struct domain *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_CONSOLE, d->idx) };
+	char from[DDVM_SOCK_PATH_MAX], to[DDVM_SOCK_PATH_MAX], name[64];
+	size_t i;
+	ssize_t n;
+
+	if (!d->spare.ready || !d->spare.pid || d->pid)
+		return false;
+	for (i = 0; i < sizeof(spare_socks) / sizeof(spare_socks[0]); i++) {
+		snprintf(name, sizeof(name), DDVM_SPARE_PREFIX "%s", spare_socks[i]);
+		if (ddvm_domain_socket_path(from, sizeof(from), sv->run_dir, d->cfg->name, name,
+					    NULL) ||
+		    ddvm_domain_socket_path(to, sizeof(to), sv->run_dir, d->cfg->name,
+					    spare_socks[i], NULL) ||
+		    rename(from, to))
+			sv_log(sv, "%s: warm spare: rename %s: %s", d->cfg->name, from,
+			       strerror(errno));
+	}
+	n = write(d->spare.ctl_fd, ACTIVATE_LINE, sizeof(ACTIVATE_LINE) - 1);
+	if (n != (ssize_t)sizeof(ACTIVATE_LINE) - 1) {
+		sv_log(sv, "%s: warm spare pid %d: activation: %s; killing it", d->cfg->name,
+		       (int)d->spare.pid, n < 0 ? strerror(errno) : "short write");
+		kill(d->spare.pid, SIGKILL);
+		return false;
+	}
+	d->pid = d->spare.pid;
+	d->out_fd = d->spare.out_fd;
+	epoll_ctl(sv->epfd, EPOLL_CTL_MOD, d->out_fd, &ev);
+	d->activate_fd = d->spare.ctl_fd;
+	d->spare.pid = 0;
+	d->spare.out_fd = -1;
+	d->spare.ctl_fd = -1;
+	d->spare.ready = false;
+	d->boots++;
+	d->ready = false;
+	d->expect_exit = false;
+	d->why[0] = '\0';
+	d->cause = CAUSE_NONE;
+	d->watch_run = false;
+	d->line_len = 0;
+	d->last_line[0] = '\0';
+	d->t_start = mono_ms();
+	arm_timer(d, (long long)d->cfg->boot_timeout * 1000);
+	sv_log(sv, "%s: warm spare QEMU pid %d takes over (boot %u)", d->cfg->name, (int)d->pid,
+	       d->boots);
+	save_state(sv, true);
+	return true;
+}
+
+static void start_or_promote(struct sv *sv, struct domain *d)
+{
+	if (!promote_spare(sv, d))
+		start_domain(sv, d);
+}
+
 /*
  * A serving domain went down for @why: restart it under its policy, at
  * most restart.max_attempts times in any restart.window seconds, after a
@@ -1325,7 +1639,7 @@ static void restart_serving(struct sv *sv, struct domain *d, const char *why)
 	if (delay)
 		arm_timer(d, delay);
 	else
-		start_domain(sv, d);
+		start_or_promote(sv, d);
 }
 
 static void on_domain_exit(struct sv *sv, struct domain *d, int status)
@@ -1342,6 +1656,10 @@ static void on_domain_exit(struct sv *sv, struct domain *d, int status)
 	}
 	close_qmp(sv, d);
 	disarm_timer(d);
+	if (d->activate_fd >= 0) {
+		close(d->activate_fd);
+		d->activate_fd = -1;
+	}
 	describe_status(status, how, sizeof(how));
 	sv_log(sv, "%s: QEMU pid %d %s after %.1f s", d->cfg->name, (int)d->pid, how,
 	       (double)alive / 1000.0);
@@ -1393,7 +1711,7 @@ static void on_timer(struct sv *sv, struct domain *d)
 		return;
 	}
 	if (!d->pid && d->state == DOM_RESTARTING)
-		start_domain(sv, d);
+		start_or_promote(sv, d);
 }
 
 /*
@@ -1493,11 +1811,16 @@ static void reap(struct sv *sv)
 			on_hub_exit(sv, status);
 			continue;
 		}
-		for (i = 0; i < sv->nr; i++)
+		for (i = 0; i < sv->nr; i++) {
 			if (sv->doms[i].pid == pid) {
 				on_domain_exit(sv, &sv->doms[i], status);
 				break;
 			}
+			if (sv->doms[i].spare.pid == pid) {
+				on_spare_exit(sv, &sv->doms[i], status);
+				break;
+			}
+		}
 	}
 }
 
@@ -1590,11 +1913,43 @@ static void stop_hub(struct sv *sv)
 	sv->hub_state = "stopped";
 }
 
+/* A spare has written nothing and holds nothing: SIGKILL, reap, forget. */
+static void kill_spares(struct sv *sv)
+{
+	char path[DDVM_SOCK_PATH_MAX], name[64];
+	unsigned int i;
+	size_t k;
+	int status;
+
+	for (i = 0; i < sv->nr; i++) {
+		struct domain *d = &sv->doms[i];
+
+		if (d->spare.pid) {
+			long long deadline = mono_ms() + DDVM_TERM_TIMEOUT_MS;
+
+			kill(d->spare.pid, SIGKILL);
+			while (waitpid(d->spare.pid, &status, WNOHANG) == 0 && mono_ms() < deadline)
+				usleep(10 * 1000);
+			sv_log(sv, "%s: warm spare pid %d stopped", d->cfg->name, (int)d->spare.pid);
+			d->spare.pid = 0;
+			d->spare.ready = false;
+		}
+		spare_close_fds(sv, d);
+		for (k = 0; k < sizeof(spare_socks) / sizeof(spare_socks[0]); k++) {
+			snprintf(name, sizeof(name), DDVM_SPARE_PREFIX "%s", spare_socks[k]);
+			if (!ddvm_domain_socket_path(path, sizeof(path), sv->run_dir, d->cfg->name,
+						     name, NULL))
+				unlink(path);
+		}
+	}
+}
+
 static void shutdown_all(struct sv *sv)
 {
 	struct ddvm_err err;
 	unsigned int i;
 
+	kill_spares(sv);
 	/* ask every QEMU first, then wait for all: they stop in parallel */
 	for (i = 0; i < sv->nr; i++) {
 		struct domain *d = &sv->doms[i];
@@ -1661,6 +2016,8 @@ static int setup_domain(struct sv *sv, struct domain *d, unsigned int idx,
 
 	memset(d, 0, sizeof(*d));
 	d->timer_fd = -1;
+	d->spare.timer_fd = d->spare.out_fd = d->spare.ctl_fd = -1;
+	d->activate_fd = -1;
 	for (j = 0; j < DDVM_MAX_CHANNELS; j++)
 		d->region_fd[j] = -1;
 	d->sv = sv;
@@ -1685,6 +2042,12 @@ static int setup_domain(struct sv *sv, struct domain *d, unsigned int idx,
 		return ddvm_errf(err, -errno, "timerfd: %s", strerror(errno));
 	if (epoll_ctl(sv->epfd, EPOLL_CTL_ADD, d->timer_fd, &ev))
 		return ddvm_errf(err, -errno, "epoll: %s", strerror(errno));
+	d->spare.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->spare.timer_fd < 0)
+		return ddvm_errf(err, -errno, "timerfd: %s", strerror(errno));
+	ev.data.u64 = EV(EV_SPARE_TIMER, idx);
+	if (epoll_ctl(sv->epfd, EPOLL_CTL_ADD, d->spare.timer_fd, &ev))
+		return ddvm_errf(err, -errno, "epoll: %s", strerror(errno));
 	return 0;
 }
 
@@ -1702,6 +2065,11 @@ static void teardown(struct sv *sv)
 			d->region_fd[j] = -1;
 		}
 		close_qmp(sv, d);
+		spare_close_fds(sv, d);
+		if (d->spare.timer_fd >= 0)
+			close(d->spare.timer_fd);
+		if (d->activate_fd >= 0)
+			close(d->activate_fd);
 		if (d->out_fd >= 0)
 			close(d->out_fd);
 		if (d->console_fd >= 0)
@@ -1734,6 +2102,14 @@ static void dispatch(struct sv *sv, uint64_t data)
 	case EV_TIMER:
 		if (d)
 			on_timer(sv, d);
+		break;
+	case EV_SPARE:
+		if (d)
+			drain_spare(sv, d);
+		break;
+	case EV_SPARE_TIMER:
+		if (d)
+			on_spare_timer(sv, d);
 		break;
 	case EV_TICK: {
 		uint64_t ticks;
@@ -1814,6 +2190,8 @@ int ddvm_supervise(const struct ddvm_supervisor_opts *o, struct ddvm_err *err)
 		unsigned int j;
 
 		d->timer_fd = d->out_fd = d->console_fd = -1;
+		d->spare.timer_fd = d->spare.out_fd = d->spare.ctl_fd = -1;
+		d->activate_fd = -1;
 		for (j = 0; j < DDVM_MAX_CHANNELS; j++)
 			d->region_fd[j] = -1;
 	}

@@ -6,6 +6,9 @@
  * must complete exactly once without error, every read must see what was
  * acknowledged, and after shutdown the image must hold every acknowledged
  * write.  Prints the supervisor's restart-to-serving time per fault.
+ *
+ * Twice: with cold restarts (a new QEMU boots), then with a warm spare
+ * (a booted QEMU takes over), where the restart must also be fast.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -35,6 +38,8 @@
 #define SEED		0xfa17
 #define RECOVER_MS	60000	/* a fault to the client's next generation, at most */
 #define AFTER_MS	1500	/* I/O kept going after the recovery */
+#define SPARE_WAIT_MS	60000	/* for the warm spare to be ready before a fault */
+#define SPARE_BAR_MS	1500	/* detection to serving again, with a spare */
 
 struct slot {
 	struct ddvm_blk_io io;
@@ -49,6 +54,7 @@ static struct {
 	struct slot slots[QD];
 	uint64_t rng;
 	bool up;
+	bool spare;			/* this supervisor's domain has a warm spare */
 	unsigned int restarts;		/* in state.json before the fault */
 } g;
 
@@ -206,6 +212,74 @@ static unsigned int restarts_now(const char **state)
 	return n;
 }
 
+static bool spare_ready(void)
+{
+	json_t *st, *d = domain_state(&st);
+	const char *s = d ? json_string_value(json_object_get(json_object_get(d, "spare"),
+							      "state")) : NULL;
+	bool ready = s && !strcmp(s, "ready");
+
+	json_decref(st);
+	return ready;
+}
+
+/* `ddvm up` a one-disk domain with a warm spare, in a vmtest-shaped dir. */
+static int up_with_spare(struct vmtest *t)
+{
+	char cfg[160], cmd[512];
+	FILE *f;
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	strcpy(t->dir, "/tmp/ddvm-vmtest-XXXXXX");
+	if (!mkdtemp(t->dir))
+		return -errno;
+	snprintf(t->run_dir, sizeof(t->run_dir), "%s/run", t->dir);
+	snprintf(t->image, sizeof(t->image), "%s/disk.img", t->dir);
+	snprintf(cfg, sizeof(cfg), "%s/ddvm.json", t->dir);
+	f = fopen(cfg, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "{ \"run_dir\": \"%s\", \"domains\": [ { \"name\": \"dd\",\n"
+		   "  \"warm_spare\": true, \"restart\": { \"max_attempts\": 10 },\n"
+		   "  \"disk\": { \"image\": \"%s\", \"size\": \"64M\" },\n"
+		   "  \"channels\": [ { \"name\": \"c0\" } ] } ] }\n", t->run_dir, t->image);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "%s up %s 2>&1", hub_spawn_bin(), cfg);
+	f = popen(cmd, "r");
+	if (!f)
+		return -errno;
+	t->log[fread(t->log, 1, sizeof(t->log) - 1, f)] = '\0';
+	ret = pclose(f);
+	return ret ? -EIO : 0;
+}
+
+/* A supervisor of the kind the test wants, with the client open. */
+static void ensure_up(bool spare)
+{
+	struct ddvm_err err = { "" };
+	char sock[160];
+
+	if (g.up && g.spare == spare)
+		return;
+	if (g.up) {
+		/* an earlier test failed before its shutdown: keep its logs */
+		ddvm_blk_close(g.blk);
+		g.blk = NULL;
+		vmtest_down(&g.t, true);
+		g.up = false;
+	}
+	for (int i = 0; i < QD; i++)
+		g.slots[i].busy = false;
+	memset(g.written, 0, sizeof(g.written));
+	if (spare ? up_with_spare(&g.t) : vmtest_up(&g.t, "virtio-blk", "64M", 1))
+		fail_msg("ddvm up failed:\n%s", g.t.log);
+	g.up = true;
+	g.spare = spare;
+	if (ddvm_blk_open(vmtest_channel(&g.t, "c0", sock, sizeof(sock)), OPEN_MS, &g.blk, &err))
+		fail_msg("open: %s", err.msg);
+}
+
 struct injector {
 	pthread_t thread;
 	const char *what;
@@ -248,7 +322,7 @@ static bool new_generation(void)
  * I/O before, during and after fault @what; the supervisor must restart the
  * DD/OS once and the client must carry on by itself.
  */
-static void run_fault(const char *what)
+static void run_fault(const char *what, bool spare)
 {
 	struct ddvm_blk_stats before, after;
 	struct injector in = { .what = what };
@@ -257,7 +331,16 @@ static void run_fault(const char *what)
 	long long t0, t_back;
 	unsigned long n;
 
-	assert_true(g.up);
+	ensure_up(spare);
+	if (spare) {
+		long long until = now_ms() + SPARE_WAIT_MS;
+
+		/* keep the client busy meanwhile: the spare boots under load */
+		while (!spare_ready() && now_ms() < until)
+			io_for(200, NULL);
+		if (!spare_ready())
+			fail_msg("the warm spare was not ready within %d ms", SPARE_WAIT_MS);
+	}
 	g.restarts = restarts_now(NULL);
 	ddvm_blk_get_stats(g.blk, &before);
 	gen_before = before.generations;
@@ -302,13 +385,18 @@ static void run_fault(const char *what)
 	assert_non_null(d);
 	last = json_array_get(json_object_get(d, "restart_log"),
 			      json_array_size(json_object_get(d, "restart_log")) - 1);
-	print_message("%-8s cause %-14s detection to DDVM-READY %5lld ms, to client RUN %5lld ms; "
+	print_message("%-5s %-8s cause %-14s detection to DDVM-READY %5lld ms, to client RUN %5lld ms; "
 		      "client stalled %lld ms; %llu replayed, %llu bad completions dropped\n",
-		      what, json_string_value(json_object_get(last, "cause")),
+		      spare ? "spare" : "cold", what,
+		      json_string_value(json_object_get(last, "cause")),
 		      (long long)json_integer_value(json_object_get(last, "ready_ms")),
 		      (long long)json_integer_value(json_object_get(last, "run_ms")), t_back,
 		      (unsigned long long)(after.replayed - before.replayed),
 		      (unsigned long long)(after.bad_completions - before.bad_completions));
+	if (spare && json_integer_value(json_object_get(last, "ready_ms")) > SPARE_BAR_MS)
+		fail_msg("%s: with a warm spare, serving again took %lld ms (bar %d ms)", what,
+			 (long long)json_integer_value(json_object_get(last, "ready_ms")),
+			 SPARE_BAR_MS);
 	json_decref(st);
 }
 
@@ -322,38 +410,40 @@ static void expect_cause(const char *want)
 	json_decref(st);
 }
 
-static void test_kill(void **state)
-{
-	run_fault("kill");
-	expect_cause("qemu-exit");
-}
-
-static void test_panic(void **state)
-{
-	run_fault("panic");
-	expect_cause("panic");
-}
-
-static void test_hang(void **state)
-{
-	run_fault("hang");
-	expect_cause("hang");
-}
-
-static void test_oops(void **state)
-{
-	run_fault("oops");
-	expect_cause("panic");		/* oops=panic */
-}
-
-static void test_corrupt(void **state)
-{
-	run_fault("corrupt");
-	expect_cause("device-failed");
+/* fault, the cause the supervisor must name (an oops is a panic: oops=panic) */
+#define FAULT_TESTS(mode, spare)						\
+static void test_##mode##_kill(void **state)					\
+{										\
+	run_fault("kill", spare);						\
+	expect_cause("qemu-exit");						\
+}										\
+static void test_##mode##_panic(void **state)					\
+{										\
+	run_fault("panic", spare);						\
+	expect_cause("panic");							\
+}										\
+static void test_##mode##_hang(void **state)					\
+{										\
+	run_fault("hang", spare);						\
+	expect_cause("hang");							\
+}										\
+static void test_##mode##_oops(void **state)					\
+{										\
+	run_fault("oops", spare);						\
+	expect_cause("panic");							\
+}										\
+static void test_##mode##_corrupt(void **state)				\
+{										\
+	run_fault("corrupt", spare);						\
+	expect_cause("device-failed");						\
+}										\
+static void test_##mode##_image(void **state)					\
+{										\
+	check_image();								\
 }
 
 /* After shutdown the image holds exactly what was acknowledged. */
-static void test_image(void **state)
+static void check_image(void)
 {
 	uint64_t bad = 0;
 	int ret;
@@ -373,10 +463,11 @@ static void test_image(void **state)
 	vmtest_down(&g.t, false);
 }
 
+FAULT_TESTS(cold, false)
+FAULT_TESTS(spare, true)
+
 static int setup(void **state)
 {
-	struct ddvm_err err = { "" };
-	char sock[160];
 	int i;
 
 	g.rng = SEED;
@@ -385,17 +476,6 @@ static int setup(void **state)
 		if (!g.slots[i].buf)
 			return -1;
 	}
-	if (vmtest_up(&g.t, "virtio-blk", "64M", 1)) {
-		fprintf(stderr, "ddvm up failed:\n%s\n", g.t.log);
-		return -1;
-	}
-	if (ddvm_blk_open(vmtest_channel(&g.t, "c0", sock, sizeof(sock)), OPEN_MS, &g.blk,
-			  &err)) {
-		fprintf(stderr, "open: %s\n", err.msg);
-		vmtest_down(&g.t, true);
-		return -1;
-	}
-	g.up = true;
 	return 0;
 }
 
@@ -413,12 +493,18 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kill),
-		cmocka_unit_test(test_panic),
-		cmocka_unit_test(test_hang),
-		cmocka_unit_test(test_oops),
-		cmocka_unit_test(test_corrupt),
-		cmocka_unit_test(test_image),
+		cmocka_unit_test(test_cold_kill),
+		cmocka_unit_test(test_cold_panic),
+		cmocka_unit_test(test_cold_hang),
+		cmocka_unit_test(test_cold_oops),
+		cmocka_unit_test(test_cold_corrupt),
+		cmocka_unit_test(test_cold_image),
+		cmocka_unit_test(test_spare_kill),
+		cmocka_unit_test(test_spare_panic),
+		cmocka_unit_test(test_spare_hang),
+		cmocka_unit_test(test_spare_oops),
+		cmocka_unit_test(test_spare_corrupt),
+		cmocka_unit_test(test_spare_image),
 	};
 
 	/* FAULTS_FILTER=test_corrupt: one fault alone, when chasing it */

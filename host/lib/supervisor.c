@@ -26,6 +26,7 @@
 #include "chanmon.h"
 #include "qemu_args.h"
 #include "qmp.h"
+#include "restart.h"
 #include "rundir.h"
 #include "spawn.h"
 #include "state.h"
@@ -73,7 +74,7 @@ static const char *const cause_names[NR_CAUSES] = {
 };
 
 /* restarts remembered for the window and for the time statistics */
-#define RESTART_LOG	64
+#define RESTART_LOG	DDVM_RESTART_HISTORY
 /* after a restart's DDVM-READY, how long to look for the clients' RUN */
 #define RUN_WATCH_MS	15000
 
@@ -1591,7 +1592,7 @@ static void restart_serving(struct sv *sv, struct domain *d, const char *why)
 {
 	const struct ddvm_restart_cfg *rp = &d->cfg->restart;
 	long long now = mono_ms(), delay = 0;
-	unsigned int i, in_window = 0, have;
+	unsigned int in_window = 0, have;
 	struct restart_rec *r;
 
 	if (d->cause == CAUSE_NONE) {
@@ -1600,10 +1601,7 @@ static void restart_serving(struct sv *sv, struct domain *d, const char *why)
 		d->t_detect = now;
 	}
 	have = d->restarts < RESTART_LOG ? d->restarts : RESTART_LOG;
-	for (i = 0; i < have; i++)
-		if (now - d->restart_at[i] < (long long)rp->window * 1000)
-			in_window++;
-	if (in_window >= rp->max_attempts) {
+	if (!ddvm_restart_decide(rp, d->restart_at, have, now, &delay, &in_window)) {
 		d->state = DOM_FAILED;
 		d->t_detect = 0;
 		set_error(d, "gave up: %u restart%s within %u s (restart.max_attempts); last "
@@ -1613,13 +1611,6 @@ static void restart_serving(struct sv *sv, struct domain *d, const char *why)
 		save_state(sv, true);
 		check_settled(sv);
 		return;
-	}
-	if (rp->backoff_ms) {
-		delay = rp->backoff_ms;
-		for (i = 0; i < in_window && delay < rp->backoff_max_ms; i++)
-			delay *= 2;
-		if (delay > rp->backoff_max_ms)
-			delay = rp->backoff_max_ms;
 	}
 	r = &d->rlog[d->restarts % RESTART_LOG];
 	r->cause = d->cause;

@@ -229,6 +229,12 @@ char *ddvm_state_format(json_t *st, int live)
 				str(nic, "address"), str(nic, "wire"));
 		if (num(d, "restarts") > 0)
 			print_restarts(f, d);
+		if (json_object_get(d, "spare"))
+			fprintf(f, "%-12s warm spare: %s, pid %lld (%lld boot%s)\n", "",
+				str(json_object_get(d, "spare"), "state"),
+				live ? num(json_object_get(d, "spare"), "pid") : 0,
+				num(json_object_get(d, "spare"), "boots"),
+				num(json_object_get(d, "spare"), "boots") == 1 ? "" : "s");
 		if (*str(d, "last_error"))
 			fprintf(f, "%-12s last error: %s\n", "", str(d, "last_error"));
 	}

@@ -35,6 +35,8 @@
  *       "restart_times_by_cause": { "panic": { "ready": {..}, "run": {..} } },
  *       "restart_log": [ { "cause": "panic", "ready_ms": 420, "run_ms": 450 } ],
  *                                    the last 64 restarts; -1: not seen
+ *       "spare": { "pid": 1250, "state": "none|booting|ready|failed",   warm_spare only
+ *                  "boots": 2, "failures": 0 },
  *       "restart_policy": { "max_attempts": 5, "window": 60, "backoff_ms": 0,
  *                           "backoff_max_ms": 5000, "hang_timeout": 3 },
  *       "controller": "virtio-blk", "device": "/dev/vda",   with a disk only

@@ -54,6 +54,21 @@ static int vmtest_ddvm(struct vmtest *t, const char *const *args)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* A fresh temp dir for the test and its run dir; the config goes to @cfg. */
+static int vmtest_prepare(struct vmtest *t, char *cfg, size_t len)
+{
+	memset(t, 0, sizeof(*t));
+	strcpy(t->dir, "/tmp/ddvm-vmtest-XXXXXX");
+	if (!mkdtemp(t->dir)) {
+		t->dir[0] = '\0';
+		return -errno;
+	}
+	snprintf(t->run_dir, sizeof(t->run_dir), "%s/run", t->dir);
+	snprintf(t->image, sizeof(t->image), "%s/disk.img", t->dir);
+	snprintf(cfg, len, "%s/ddvm.json", t->dir);
+	return 0;
+}
+
 int vmtest_up(struct vmtest *t, const char *controller, const char *disk_size,
 	      unsigned int nr_channels)
 {
@@ -63,13 +78,9 @@ int vmtest_up(struct vmtest *t, const char *controller, const char *disk_size,
 	FILE *f;
 	int ret;
 
-	memset(t, 0, sizeof(*t));
-	strcpy(t->dir, "/tmp/ddvm-vmtest-XXXXXX");
-	if (!mkdtemp(t->dir))
-		return -errno;
-	snprintf(t->run_dir, sizeof(t->run_dir), "%s/run", t->dir);
-	snprintf(t->image, sizeof(t->image), "%s/disk.img", t->dir);
-	snprintf(cfg, sizeof(cfg), "%s/ddvm.json", t->dir);
+	ret = vmtest_prepare(t, cfg, sizeof(cfg));
+	if (ret)
+		return ret;
 	for (i = 0; i < nr_channels; i++)
 		used += (size_t)snprintf(chans + used, sizeof(chans) - used, "%s{\"name\": \"c%u\"}",
 					 i ? ", " : "", i);
@@ -81,6 +92,25 @@ int vmtest_up(struct vmtest *t, const char *controller, const char *disk_size,
 		   "  \"channels\": [ %s ] } ] }\n",
 		t->run_dir, t->image, disk_size, controller, chans);
 	fclose(f);
+	ret = vmtest_ddvm(t, (const char *const[]){ "up", cfg, NULL });
+	return ret ? -EIO : 0;
+}
+
+int vmtest_up_domains(struct vmtest *t, const char *domains_json)
+{
+	char cfg[160];
+	FILE *f;
+	int ret;
+
+	ret = vmtest_prepare(t, cfg, sizeof(cfg));
+	if (ret)
+		return ret;
+	f = fopen(cfg, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "{ \"run_dir\": \"%s\", \"domains\": %s }\n", t->run_dir, domains_json);
+	if (fclose(f))
+		return -EIO;
 	ret = vmtest_ddvm(t, (const char *const[]){ "up", cfg, NULL });
 	return ret ? -EIO : 0;
 }
@@ -107,6 +137,11 @@ const char *vmtest_channel(const struct vmtest *t, const char *chan, char *buf, 
 
 int vmtest_scan_console(const struct vmtest *t, char *line, size_t len)
 {
+	return vmtest_scan_console_of(t, "dd", line, len);
+}
+
+int vmtest_scan_console_of(const struct vmtest *t, const char *domain, char *line, size_t len)
+{
 	static const char *const bad[] = { "BUG:", "WARNING:", "Oops:", "Call Trace:",
 					   "general protection fault" };
 	char path[160], buf[1024];
@@ -114,7 +149,7 @@ int vmtest_scan_console(const struct vmtest *t, char *line, size_t len)
 	FILE *f;
 	int ret = 0;
 
-	snprintf(path, sizeof(path), "%s/dd/console.log", t->run_dir);
+	snprintf(path, sizeof(path), "%s/%s/console.log", t->run_dir, domain);
 	f = fopen(path, "r");
 	if (!f) {
 		snprintf(line, len, "no console log at %s", path);

@@ -28,6 +28,15 @@ struct vmtest {
 int vmtest_up(struct vmtest *t, const char *controller, const char *disk_size,
 	      unsigned int nr_channels);
 
+/*
+ * vmtest_up_domains - `ddvm up` a config of the test's own run dir and the
+ * "domains" array @domains_json (JSON text), for tests that need more than
+ * one block domain named "dd".
+ *
+ * Return: 0, or -errno with t->log holding what ddvm said.
+ */
+int vmtest_up_domains(struct vmtest *t, const char *domains_json);
+
 /* `ddvm down` and remove the temp dir unless @keep. Return: 0 or -errno. */
 int vmtest_down(struct vmtest *t, bool keep);
 
@@ -39,6 +48,9 @@ const char *vmtest_channel(const struct vmtest *t, const char *chan, char *buf, 
  * DD/OS console log.  Return: 0 if clean, -EIO with the line in @line.
  */
 int vmtest_scan_console(const struct vmtest *t, char *line, size_t len);
+
+/* As vmtest_scan_console, for the domain named @domain. */
+int vmtest_scan_console_of(const struct vmtest *t, const char *domain, char *line, size_t len);
 
 /*
  * vmtest_compare_image - the image file must hold the pattern of @seed in

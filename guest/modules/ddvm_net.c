@@ -28,7 +28,7 @@ struct ddvm_net_port {
 	struct net_device *dev;
 	struct list_head clients;	/* struct ddvm_net, RCU for the rx handler */
 	unsigned int nr_clients;
-	bool gro_was_on;		/* restored when the last client leaves */
+	netdev_features_t gro_off;	/* GRO features we turned off, restored at the end */
 };
 
 /* One client channel on a port. */
@@ -129,6 +129,21 @@ static rx_handler_result_t ddvm_net_rx_handler(struct sk_buff **pskb)
 	struct ddvm_net_port *port = rcu_dereference(skb->dev->rx_handler_data);
 	int offset = skb_mac_offset(skb);	/* the driver already pulled the header */
 
+	/*
+	 * A virtio-net or tap peer may hand over packets whose transport
+	 * checksum is left for "hardware" to finish; a client gets bytes on
+	 * a wire, so finish it here (on our own copy of a shared skb).
+	 */
+	if (skb->ip_summed == CHECKSUM_PARTIAL && !skb_is_gso(skb)) {
+		skb = skb_share_check(skb, GFP_ATOMIC);
+		if (!skb)
+			return RX_HANDLER_CONSUMED;
+		*pskb = skb;
+		if (skb_checksum_help(skb)) {
+			kfree_skb(skb);
+			return RX_HANDLER_CONSUMED;
+		}
+	}
 	if (skb->pkt_type != PACKET_LOOPBACK && offset <= 0)
 		ddvm_net_switch(port, skb, offset, skb->len - offset, NULL);
 	consume_skb(skb);
@@ -294,11 +309,12 @@ static int ddvm_net_join(struct ddvm_net *n, struct net_device *dev)
 	}
 	if (!ret) {
 		/*
-		 * Clients get frames, not the 64 KiB super-packets GRO and LRO
-		 * build: a bridge re-segments on transmit, we have no transmit.
+		 * Clients get frames, not the 64 KiB super-packets GRO, GRO_HW
+		 * (virtio-net) and LRO build: a bridge re-segments on transmit,
+		 * we have no transmit.
 		 */
-		port->gro_was_on = dev->wanted_features & NETIF_F_GRO;
-		dev->wanted_features &= ~NETIF_F_GRO;
+		port->gro_off = dev->wanted_features & (NETIF_F_GRO | NETIF_F_GRO_HW);
+		dev->wanted_features &= ~(NETIF_F_GRO | NETIF_F_GRO_HW);
 		netdev_update_features(dev);
 		dev_disable_lro(dev);
 	}
@@ -329,8 +345,8 @@ static void ddvm_net_leave(struct ddvm_net *n)
 		rtnl_lock();
 		netdev_rx_handler_unregister(port->dev);
 		dev_set_promiscuity(port->dev, -1);
-		if (port->gro_was_on) {
-			port->dev->wanted_features |= NETIF_F_GRO;
+		if (port->gro_off) {
+			port->dev->wanted_features |= port->gro_off;
 			netdev_update_features(port->dev);
 		}
 		rtnl_unlock();

@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -17,6 +20,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 
 #include "bench_cpu.h"
 #include "bench_fio.h"
@@ -153,6 +158,9 @@ static int run_capture(char *const *argv, char *out, size_t len, int timeout_ms,
 	struct rusage ru;
 	double deadline = now_s() + timeout_ms / 1000.0;
 	size_t got = 0;
+	/* "ip netns exec NS PROGRAM": name PROGRAM in messages */
+	const char *name = !strcmp(argv[0], "ip") && argv[1] && !strcmp(argv[1], "netns") &&
+			   argv[2] && argv[3] && argv[4] ? argv[4] : argv[0];
 	int op[2], status = 0, ret, pr;
 	ssize_t n;
 	pid_t pid;
@@ -202,10 +210,10 @@ static int run_capture(char *const *argv, char *out, size_t len, int timeout_ms,
 		*cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 		       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	if (ret)
-		return ddvm_errf(err, interrupted ? -EINTR : -ETIMEDOUT, "%s: %s", argv[0],
-				 interrupted ? "interrupted" : "timed out");
+		return ddvm_errf(err, interrupted ? -EINTR : -ETIMEDOUT, "%s: %s", name,
+				 interrupted ? "interrupted" : "no result in time (a stalled connection?)");
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return ddvm_errf(err, -EIO, "%s exited %d: %.300s", argv[0],
+		return ddvm_errf(err, -EIO, "%s exited %d: %.300s", name,
 				 WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
 	return 0;
 }
@@ -295,6 +303,45 @@ static int open_log(struct netb *b, const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", b->o->cfg->run_dir, name);
 	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}
+
+/*
+ * The remote end computes its own checksums.  With TX checksum offload on
+ * QEMU's tap, the host hands virtio-net frames whose TCP checksum is only
+ * the pseudo-header sum (CHECKSUM_PARTIAL in the DD/OS); ddvm_net.c copies
+ * those to clients as they are, and a client drops every segment.  Native
+ * and reuse get the same wire either way; --remote-offload keeps it on.
+ */
+static int remote_csum_off(struct netb *b, struct ddvm_err *err)
+{
+	char path[64 + DDVM_NETNS_MAX];
+	int status = 0;
+	pid_t pid;
+
+	if (b->o->remote_offload)
+		return 0;
+	snprintf(path, sizeof(path), "/run/netns/%s", b->remote_ns);
+	pid = fork();
+	if (pid < 0)
+		return ddvm_errf(err, -errno, "fork: %s", strerror(errno));
+	if (!pid) {
+		struct ethtool_value ev = { .cmd = ETHTOOL_STXCSUM, .data = 0 };
+		struct ifreq ifr = { 0 };
+		int ns = open(path, O_RDONLY | O_CLOEXEC), sk;
+
+		if (ns < 0 || setns(ns, CLONE_NEWNET))
+			_exit(1);
+		sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", b->tap);
+		ifr.ifr_data = (void *)&ev;
+		_exit(sk < 0 || ioctl(sk, SIOCETHTOOL, &ifr) ? 2 : 0);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return ddvm_errf(err, -EIO, "cannot turn TX checksum offload off on %s in %s",
+				 b->tap, b->remote_ns);
+	return 0;
 }
 
 /* The remote host: a namespace with an iperf3 server, up for the whole run. */
@@ -452,7 +499,7 @@ static int native_wire(struct netb *b, struct ddvm_err *err)
 			  DDVM_BENCH_NET_REMOTE DDVM_BENCH_NET_PREFIX, b->tap);
 	if (!ret)
 		ret = ipf(err, "-n %s link set dev %s up", b->remote_ns, b->tap);
-	return ret;
+	return ret ? ret : remote_csum_off(b, err);
 }
 
 static void native_event(struct native *nv, const struct ddvm_bench_event *ev)
@@ -857,7 +904,8 @@ static void reuse_run(struct netb *b, int lock_fd)
 	deadline = now_s() + (double)b->dom->boot_timeout * (b->dom->boot_retries + 1) + 30;
 	if (ddvm_bench_supervise(b->o->cfg, b->o->accel, lock_fd, b->o->exe, deadline,
 				 reuse_progress, b, &ru.sv_pid, &err) ||
-	    reuse_state(b, &ru, &err) || netns_add(b->client_ns, &err) ||
+	    reuse_state(b, &ru, &err) || remote_csum_off(b, &err) ||
+	    netns_add(b->client_ns, &err) ||
 	    tap_start(b, &ru, &err) ||
 	    ipf(&err, "-n %s addr add %s dev %s", b->client_ns,
 		DDVM_BENCH_NET_REUSE_ADDR DDVM_BENCH_NET_PREFIX, b->client_if)) {
@@ -910,6 +958,7 @@ static void fill_env(struct netb *b)
 	snprintf(e->remote, sizeof(e->remote), "%s in netns %s", DDVM_BENCH_NET_REMOTE,
 		 b->remote_ns);
 	snprintf(e->native_addr, sizeof(e->native_addr), "%s", DDVM_BENCH_NET_NATIVE_ADDR);
+	e->remote_offload = b->o->remote_offload;
 	snprintf(e->reuse_addr, sizeof(e->reuse_addr), "%s on %s in netns %s",
 		 DDVM_BENCH_NET_REUSE_ADDR, b->client_if, b->client_ns);
 	ddvm_loadavg(NULL, e->load_start);

@@ -12,6 +12,8 @@
 #ifndef DDVM_BENCH_NET_H
 #define DDVM_BENCH_NET_H
 
+#include <stdbool.h>
+
 #include "accel.h"
 #include "bench_blk.h"
 #include "bench_iperf.h"
@@ -33,6 +35,7 @@ struct ddvm_bench_net_opts {
 	unsigned int omit, runtime;	/* iperf3 -O and -t, seconds */
 	const char *exe;		/* the ddvm binary: hub and `ddvm net tap` */
 	const char *command;		/* the command line, for the report */
+	bool remote_offload;		/* keep TX checksum offload on the remote tap */
 	void (*progress)(void *ctx, const struct ddvm_bench_progress *p);
 	void *ctx;
 };

@@ -159,8 +159,9 @@ char *ddvm_bench_table(const struct ddvm_bench_blk_report *rep)
 	if (!fp)
 		return NULL;
 	if (net)
-		fprintf(fp, "ddvm bench net: %s on %s, remote %s, iperf3 %u s omitted + %u s per "
-			"run\n", e->controller, e->accel, e->remote, e->ramp, e->runtime);
+		fprintf(fp, "ddvm bench net: %s on %s, remote %s (TX checksum offload %s), iperf3 "
+			"%u s omitted + %u s per run\n", e->controller, e->accel, e->remote,
+			e->remote_offload ? "on" : "off", e->ramp, e->runtime);
 	else
 		fprintf(fp, "ddvm bench blk: %s on %s, %s of %s, %u s ramp + %u s per workload\n",
 			e->controller, e->accel, ddvm_format_size(e->size, sz, sizeof(sz)),
@@ -273,7 +274,7 @@ static json_t *env_json(const struct ddvm_bench_env *e)
 static json_t *net_env_json(const struct ddvm_bench_env *e)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s,"
-			 " s:i, s:i, s:I, s:I, s:i, s:I, s:[f,f,f], s:[f,f,f], s:s, s:s, s:s}",
+			 " s:i, s:i, s:I, s:I, s:i, s:I, s:[f,f,f], s:[f,f,f], s:s, s:s, s:s, s:b}",
 			 "date", e->date, "command", e->command, "accelerator", e->accel,
 			 "accel_reason", e->accel_reason, "nic", e->controller,
 			 "kernel_abi", e->kernel_abi, "host_kernel", e->host_kernel,
@@ -287,7 +288,7 @@ static json_t *net_env_json(const struct ddvm_bench_env *e)
 			 "loadavg_start", e->load_start[0], e->load_start[1], e->load_start[2],
 			 "loadavg_end", e->load_end[0], e->load_end[1], e->load_end[2],
 			 "native_qemu", e->native_cmdline, "reuse_qemu", e->reuse_cmdline,
-			 "run_dir", e->run_dir);
+			 "run_dir", e->run_dir, "remote_tx_csum_offload", e->remote_offload);
 }
 
 static json_t *net_json(const struct ddvm_bench_blk_report *rep, int bar)

@@ -50,6 +50,7 @@ struct ddvm_bench_env {
 	/* net */
 	char remote[64];		/* the remote host: netns and address */
 	char native_addr[64], reuse_addr[96];	/* the DD/OS's, the client's */
+	bool remote_offload;		/* the remote tap kept TX checksum offload */
 };
 
 struct ddvm_bench_blk_report {

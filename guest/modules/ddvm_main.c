@@ -136,6 +136,8 @@ static int ddvm_check_bound(void)
  *   panic    panic() now
  *   oops     the next request each channel processes dereferences NULL
  *            (with oops=panic on the command line, that is a panic too)
+ *   wedge    the kernel spins with interrupts off: no heartbeat, no
+ *            console; only the watchdog (or the heartbeat watch) sees it
  *   corrupt  every channel stops serving, its server-written shared
  *            fields (completion ring entries and index, counters) are
  *            overwritten with random bytes, and it reports FAILED: a
@@ -192,8 +194,14 @@ static int ddvm_inject_one(struct device *dev, void *data)
 		dev_emerg(dev, "injected oops armed: the next request oopses\n");
 		return 0;
 	}
-	/* corrupt: stop serving first, so nothing repairs what we write */
+	/*
+	 * corrupt: stop serving and let the device finish first, so no
+	 * genuine completion lands after (and over) the garbage
+	 */
 	WRITE_ONCE(chan->stopping, true);
+	cancel_work_sync(&chan->work);
+	if (!chan->ops->drain(chan))
+		dev_emerg(dev, "requests still in flight; corrupting anyway\n");
 	memcpy(&cli, chan->cli, sizeof(cli));
 	if (cli.magic == DDVM_MAGIC && cli.nr_rings > 1 && cli.nr_rings <= DDVM_MAX_RINGS)
 		ddvm_corrupt_ring(chan, &cli.rings[1]);
@@ -213,6 +221,12 @@ static int ddvm_inject_set(const char *val, const struct kernel_param *kp)
 	strim(what);
 	if (!strcmp(what, "panic"))
 		panic("ddvm: injected panic");
+	if (!strcmp(what, "wedge")) {
+		pr_emerg("ddvm: injected wedge: spinning with interrupts off\n");
+		local_irq_disable();
+		for (;;)
+			cpu_relax();
+	}
 	if (strcmp(what, "oops") && strcmp(what, "corrupt"))
 		return -EINVAL;
 	pr_emerg("ddvm: injecting %s\n", what);
@@ -223,7 +237,7 @@ static const struct kernel_param_ops ddvm_inject_ops = {
 	.set = ddvm_inject_set,
 };
 module_param_cb(inject, &ddvm_inject_ops, NULL, 0200);
-MODULE_PARM_DESC(inject, "panic|oops|corrupt: fail this DD/OS on purpose (recovery tests)");
+MODULE_PARM_DESC(inject, "panic|oops|wedge|corrupt: fail this DD/OS on purpose (recovery tests)");
 
 static const struct pci_device_id ddvm_pci_ids[] = {
 	{ PCI_VDEVICE(REDHAT_QUMRANET, PCI_DEVICE_ID_IVSHMEM) },

@@ -22,14 +22,15 @@
 #include "state.h"
 
 #define INJECT_USAGE \
-	"usage: ddvm inject [--run-dir DIR] DOMAIN kill|panic|hang|oops|corrupt\n" \
+	"usage: ddvm inject [--run-dir DIR] DOMAIN kill|panic|hang|oops|wedge|corrupt\n" \
 	"  Makes serving driver domain DOMAIN fail; its supervisor should restart it:\n" \
 	"    kill     SIGKILL its QEMU\n" \
 	"    hang     freeze the VM (QMP stop on RUN/DOMAIN/" DDVM_QMP_TOOLS_SOCK ")\n" \
 	"    panic    the DD/OS kernel panics\n" \
 	"    oops     the next request the DD/OS processes oopses (oops=panic)\n" \
+	"    wedge    the DD/OS kernel spins with interrupts off (for the watchdog)\n" \
 	"    corrupt  the DD/OS scribbles over its channels and reports them failed\n" \
-	"  panic, oops and corrupt go to the DD/OS's init over its second serial\n" \
+	"  panic, oops, wedge and corrupt go to the DD/OS's init over its second serial\n" \
 	"  port (RUN/DOMAIN/" DDVM_INJECT_SOCK ").\n"
 
 #define INJECT_QMP_TIMEOUT_MS	2000
@@ -173,7 +174,7 @@ static int inject_guest(const char *run_dir, const char *name, const char *what)
 	close(fd);
 	printf("%s: asked the DD/OS to %s\n", name,
 	       !strcmp(what, "panic") ? "panic" : !strcmp(what, "oops") ? "oops on its next request" :
-	       "corrupt its channels");
+	       !strcmp(what, "wedge") ? "wedge its kernel" : "corrupt its channels");
 	return 0;
 }
 
@@ -211,7 +212,7 @@ int cmd_inject(int argc, char **argv)
 	name = argv[optind];
 	what = argv[optind + 1];
 	if (strcmp(what, "kill") && strcmp(what, "hang") && strcmp(what, "panic") &&
-	    strcmp(what, "oops") && strcmp(what, "corrupt")) {
+	    strcmp(what, "oops") && strcmp(what, "wedge") && strcmp(what, "corrupt")) {
 		fprintf(stderr, "ddvm inject: unknown fault '%s'\n%s", what, INJECT_USAGE);
 		return 2;
 	}

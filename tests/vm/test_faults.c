@@ -8,7 +8,9 @@
  * write.  Prints the supervisor's restart-to-serving time per fault.
  *
  * Twice: with cold restarts (a new QEMU boots), then with a warm spare
- * (a booted QEMU takes over), where the restart must also be fast.
+ * (a booted QEMU takes over), where the restart must also be fast.  A
+ * wedged guest kernel is caught by the heartbeat watch first; with a
+ * hang_timeout beyond the watchdog's 6 s, by the watchdog.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -40,6 +42,8 @@
 #define AFTER_MS	1500	/* I/O kept going after the recovery */
 #define SPARE_WAIT_MS	60000	/* for the warm spare to be ready before a fault */
 #define SPARE_BAR_MS	1500	/* detection to serving again, with a spare */
+#define SPARE_HANG_TIMEOUT 10	/* s: beyond the DD/OS's 6 s watchdog */
+#define COLD_HANG_TIMEOUT 3	/* s: the default, within it */
 
 struct slot {
 	struct ddvm_blk_io io;
@@ -223,8 +227,11 @@ static bool spare_ready(void)
 	return ready;
 }
 
-/* `ddvm up` a one-disk domain with a warm spare, in a vmtest-shaped dir. */
-static int up_with_spare(struct vmtest *t)
+/*
+ * `ddvm up` a one-disk domain, with or without a warm spare, in a
+ * vmtest-shaped dir; room for every fault's restart in the window.
+ */
+static int up_domain(struct vmtest *t, bool spare)
 {
 	char cfg[160], cmd[512];
 	FILE *f;
@@ -241,9 +248,11 @@ static int up_with_spare(struct vmtest *t)
 	if (!f)
 		return -errno;
 	fprintf(f, "{ \"run_dir\": \"%s\", \"domains\": [ { \"name\": \"dd\",\n"
-		   "  \"warm_spare\": true, \"restart\": { \"max_attempts\": 10 },\n"
+		   "  \"warm_spare\": %s, \"restart\": { \"max_attempts\": 20 },\n"
+		   "  \"hang_timeout\": %d,\n"
 		   "  \"disk\": { \"image\": \"%s\", \"size\": \"64M\" },\n"
-		   "  \"channels\": [ { \"name\": \"c0\" } ] } ] }\n", t->run_dir, t->image);
+		   "  \"channels\": [ { \"name\": \"c0\" } ] } ] }\n", t->run_dir,
+		spare ? "true" : "false", spare ? SPARE_HANG_TIMEOUT : COLD_HANG_TIMEOUT, t->image);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "%s up %s 2>&1", hub_spawn_bin(), cfg);
 	f = popen(cmd, "r");
@@ -272,7 +281,7 @@ static void ensure_up(bool spare)
 	for (int i = 0; i < QD; i++)
 		g.slots[i].busy = false;
 	memset(g.written, 0, sizeof(g.written));
-	if (spare ? up_with_spare(&g.t) : vmtest_up(&g.t, "virtio-blk", "64M", 1))
+	if (up_domain(&g.t, spare))
 		fail_msg("ddvm up failed:\n%s", g.t.log);
 	g.up = true;
 	g.spare = spare;
@@ -371,8 +380,9 @@ static void run_fault(const char *what, bool spare)
 			      (unsigned long long)after.generations,
 			      (unsigned long long)after.bad_completions);
 	assert_int_equal(after.submitted, after.completed);
+	/* the DD/OS drained, then put garbage on the completion ring: it must be seen */
 	if (!strcmp(what, "corrupt") && after.bad_completions == before.bad_completions)
-		print_message("corrupt: the client took no garbage completion (it saw FAILED first)\n");
+		fail_msg("corrupt: the client took no garbage completion");
 	if (strcmp(what, "corrupt") && after.bad_completions != before.bad_completions)
 		fail_msg("%s: %llu bad completions", what,
 			 (unsigned long long)(after.bad_completions - before.bad_completions));
@@ -411,7 +421,7 @@ static void expect_cause(const char *want)
 }
 
 /* fault, the cause the supervisor must name (an oops is a panic: oops=panic) */
-#define FAULT_TESTS(mode, spare)						\
+#define FAULT_TESTS(mode, spare, wedge_cause)				\
 static void test_##mode##_kill(void **state)					\
 {										\
 	run_fault("kill", spare);						\
@@ -431,6 +441,11 @@ static void test_##mode##_oops(void **state)					\
 {										\
 	run_fault("oops", spare);						\
 	expect_cause("panic");							\
+}										\
+static void test_##mode##_wedge(void **state)					\
+{										\
+	run_fault("wedge", spare);						\
+	expect_cause(wedge_cause);						\
 }										\
 static void test_##mode##_corrupt(void **state)				\
 {										\
@@ -463,8 +478,8 @@ static void check_image(void)
 	vmtest_down(&g.t, false);
 }
 
-FAULT_TESTS(cold, false)
-FAULT_TESTS(spare, true)
+FAULT_TESTS(cold, false, "hang")
+FAULT_TESTS(spare, true, "watchdog")
 
 static int setup(void **state)
 {
@@ -497,12 +512,14 @@ int main(void)
 		cmocka_unit_test(test_cold_panic),
 		cmocka_unit_test(test_cold_hang),
 		cmocka_unit_test(test_cold_oops),
+		cmocka_unit_test(test_cold_wedge),
 		cmocka_unit_test(test_cold_corrupt),
 		cmocka_unit_test(test_cold_image),
 		cmocka_unit_test(test_spare_kill),
 		cmocka_unit_test(test_spare_panic),
 		cmocka_unit_test(test_spare_hang),
 		cmocka_unit_test(test_spare_oops),
+		cmocka_unit_test(test_spare_wedge),
 		cmocka_unit_test(test_spare_corrupt),
 		cmocka_unit_test(test_spare_image),
 	};

@@ -1144,11 +1144,12 @@ static void note_ready(struct sv *sv, struct domain *d)
 		ddvm_chanmon_sample(&d->mon[j], d->t_ready, &smp);
 		d->gen_at_ready[j] = smp.generation;
 		/*
-		 * A client block laid out (for the predecessor, or already for
-		 * us): a client to wait for.  One that left without a word
-		 * just ends the watch at RUN_WATCH_MS, unmeasured.
+		 * A client block (laid out for the predecessor, for us already,
+		 * or being redone right now): a client to wait for.  One that
+		 * left without a word just ends the watch at RUN_WATCH_MS,
+		 * unmeasured.
 		 */
-		d->had_client[j] = smp.cli_present && smp.cli_state == DDVM_CLI_READY;
+		d->had_client[j] = smp.cli_present;
 		d->watch_run |= d->had_client[j];
 	}
 	if (!d->watch_run)

@@ -157,6 +157,18 @@ static void test_spare_argv(void **state)
 	ddvm_argv_free(&a);
 }
 
+/* The example config of the README's fault section loads as documented. */
+static void test_example_config(void **state)
+{
+	struct ddvm_err err;
+
+	if (ddvm_config_load(&cfg, "configs/spare.json", &err))
+		fail_msg("%s (run from the repository root)", err.msg);
+	assert_string_equal(cfg.domains[0].name, "disk0");
+	assert_true(cfg.domains[0].warm_spare);
+	assert_int_equal(cfg.domains[0].restart.max_attempts, 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +178,7 @@ int main(void)
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_spare_argv),
+		cmocka_unit_test(test_example_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

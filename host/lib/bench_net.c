@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ddvm bench net: native (iperf3 in the DD/OS) and reuse (TAP client through a channel) side by side. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -282,6 +283,39 @@ static void remove_stale(const char *run_dir)
 	}
 	fclose(f);
 	unlink(path);
+}
+
+/*
+ * Each run's domain is "bnPID", so RUN/bnPID directories (a console log,
+ * dead sockets) pile up: keep only the current one.
+ */
+static void remove_old_domains(const char *run_dir, const char *current)
+{
+	char path[DDVM_PATH_MAX + 320], file[DDVM_PATH_MAX + 640];
+	struct dirent *de, *fe;
+	DIR *d, *f;
+
+	d = opendir(run_dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "bn", 2) || !de->d_name[2] ||
+		    strspn(de->d_name + 2, "0123456789") != strlen(de->d_name + 2) ||
+		    !strcmp(de->d_name, current))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", run_dir, de->d_name);
+		f = opendir(path);
+		if (!f)
+			continue;
+		while ((fe = readdir(f)))
+			if (fe->d_name[0] != '.') {
+				snprintf(file, sizeof(file), "%s/%s", path, fe->d_name);
+				unlink(file);
+			}
+		closedir(f);
+		rmdir(path);
+	}
+	closedir(d);
 }
 
 static void record_netns(struct netb *b)
@@ -1006,6 +1040,7 @@ int ddvm_bench_net_run(const struct ddvm_bench_net_opts *o, struct ddvm_bench_bl
 		return ret;
 	ddvm_run_clean_stale(o->cfg->run_dir);
 	remove_stale(o->cfg->run_dir);
+	remove_old_domains(o->cfg->run_dir, b.dom->name);
 	fill_env(&b);
 
 	/* ^C still cleans up: the loops see the flag, the namespaces go */

@@ -231,7 +231,7 @@ static bool spare_ready(void)
  * `ddvm up` a one-disk domain, with or without a warm spare, in a
  * vmtest-shaped dir; room for every fault's restart in the window.
  */
-static int up_domain(struct vmtest *t, bool spare)
+static int up_domain(struct vmtest *t, bool spare, unsigned int max_attempts)
 {
 	char cfg[160], cmd[512];
 	FILE *f;
@@ -248,11 +248,11 @@ static int up_domain(struct vmtest *t, bool spare)
 	if (!f)
 		return -errno;
 	fprintf(f, "{ \"run_dir\": \"%s\", \"domains\": [ { \"name\": \"dd\",\n"
-		   "  \"warm_spare\": %s, \"restart\": { \"max_attempts\": 20 },\n"
+		   "  \"warm_spare\": %s, \"restart\": { \"max_attempts\": %u },\n"
 		   "  \"hang_timeout\": %d,\n"
 		   "  \"disk\": { \"image\": \"%s\", \"size\": \"64M\" },\n"
 		   "  \"channels\": [ { \"name\": \"c0\" } ] } ] }\n", t->run_dir,
-		spare ? "true" : "false", spare ? SPARE_HANG_TIMEOUT : COLD_HANG_TIMEOUT, t->image);
+		spare ? "true" : "false", max_attempts, spare ? SPARE_HANG_TIMEOUT : COLD_HANG_TIMEOUT, t->image);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "%s up %s 2>&1", hub_spawn_bin(), cfg);
 	f = popen(cmd, "r");
@@ -281,7 +281,7 @@ static void ensure_up(bool spare)
 	for (int i = 0; i < QD; i++)
 		g.slots[i].busy = false;
 	memset(g.written, 0, sizeof(g.written));
-	if (up_domain(&g.t, spare))
+	if (up_domain(&g.t, spare, 20))
 		fail_msg("ddvm up failed:\n%s", g.t.log);
 	g.up = true;
 	g.spare = spare;
@@ -478,6 +478,53 @@ static void check_image(void)
 	vmtest_down(&g.t, false);
 }
 
+/*
+ * The policy's limit: with restart.max_attempts 1, a second failure within
+ * the window leaves the domain failed with the reason, and the supervisor,
+ * with nothing left to run, stops.
+ */
+static void test_gives_up(void **state)
+{
+	struct injector in = { .what = "kill" };
+	struct vmtest t;
+	json_t *st, *d;
+	const char *s = "?";
+	int i;
+
+	if (up_domain(&t, false, 1))
+		fail_msg("ddvm up failed:\n%s", t.log);
+	g.t = t;	/* inject_thread and domain_state read g.t */
+	inject_thread(&in);
+	if (in.status)
+		fail_msg("first kill: %s", in.out);
+	for (i = 0; i < 400 && strcmp(s, "serving"); i++) {
+		usleep(50 * 1000);
+		if (restarts_now(&s) != 1)
+			s = "?";
+	}
+	if (strcmp(s, "serving"))
+		fail_msg("not serving again after the first kill (%s)", s);
+	inject_thread(&in);
+	if (in.status)
+		fail_msg("second kill: %s", in.out);
+	for (i = 0; i < 200; i++) {
+		d = domain_state(&st);
+		s = d ? json_string_value(json_object_get(d, "state")) : NULL;
+		if (s && !strcmp(s, "failed"))
+			break;
+		json_decref(st);
+		d = NULL;
+		usleep(50 * 1000);
+	}
+	if (!d)
+		fail_msg("domain not failed 10 s after the second kill");
+	if (!strstr(json_string_value(json_object_get(d, "last_error")), "gave up"))
+		fail_msg("last_error: %s", json_string_value(json_object_get(d, "last_error")));
+	print_message("policy: %s\n", json_string_value(json_object_get(d, "last_error")));
+	json_decref(st);
+	vmtest_down(&t, false);
+}
+
 FAULT_TESTS(cold, false, "hang")
 FAULT_TESTS(spare, true, "watchdog")
 
@@ -522,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_spare_wedge),
 		cmocka_unit_test(test_spare_corrupt),
 		cmocka_unit_test(test_spare_image),
+		cmocka_unit_test(test_gives_up),
 	};
 
 	/* FAULTS_FILTER=test_corrupt: one fault alone, when chasing it */

@@ -78,7 +78,7 @@ static void test_default_virtio_blk_exact(void **state)
 		"-m", "192M", "-smp", "1,maxcpus=2", "-nodefaults", "-no-user-config",
 		"-display", "none", "-no-reboot",
 		"-kernel", "/w/var/guest/vmlinux", "-initrd", "/w/build/guest/initramfs.cpio",
-		"-append", "console=ttyS0 loglevel=5 panic=-1 oops=panic ddvm.disk=virtio-blk "
+		"-append", "console=ttyS0 loglevel=5 panic=-1 oops=panic cryptomgr.notests ddvm.disk=virtio-blk "
 			   "ddvm.exports=0000:00:10.0=blk:/dev/vda",
 		"-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con",
 		"-qmp", "unix:/w/run/disk0/qmp.sock,server=on,wait=off",
@@ -165,7 +165,7 @@ static void test_channel_addresses(void **state)
 			fail_msg("missing -device %s", want);
 	}
 	assert_string_equal(value(&a, "-append"),
-			    "console=ttyS0 loglevel=5 panic=-1 oops=panic ddvm.disk=virtio-blk ddvm.exports="
+			    "console=ttyS0 loglevel=5 panic=-1 oops=panic cryptomgr.notests ddvm.disk=virtio-blk ddvm.exports="
 			    "0000:00:10.0=blk:/dev/vda,0000:00:11.0=blk:/dev/vda,"
 			    "0000:00:12.0=blk:/dev/vda,0000:00:13.0=blk:/dev/vda,"
 			    "0000:00:14.0=blk:/dev/vda,0000:00:15.0=blk:/dev/vda,"
@@ -206,7 +206,7 @@ static void test_nic_exact(void **state)
 			fail_msg("argv[%zu] = \"%s\", want \"%s\"", a.argc - nt + i,
 				 a.argv[a.argc - nt + i], want_tail[i]);
 	ddvm_format_mac(cfg.domains[0].channels[0].mac, mac0, sizeof(mac0));
-	snprintf(want, sizeof(want), "console=ttyS0 loglevel=5 panic=-1 oops=panic ddvm.net=e1000 "
+	snprintf(want, sizeof(want), "console=ttyS0 loglevel=5 panic=-1 oops=panic cryptomgr.notests ddvm.net=e1000 "
 		 "ddvm.exports=0000:00:10.0=net:eth0@%s,0000:00:11.0=net:eth0@52:54:00:aa:bb:cc",
 		 mac0);
 	assert_string_equal(value(&a, "-append"), want);
@@ -253,7 +253,7 @@ static void test_disk_and_nic(void **state)
 	build(&a, 0, &tcg);
 	assert_true(has_pair(&a, "-device", "nvme,drive=disk,serial=ddvm-both,addr=0x8"));
 	assert_true(has_pair(&a, "-netdev", "tap,id=nic,ifname=dd-both,script=no,downscript=no"));
-	snprintf(want, sizeof(want), "console=ttyS0 loglevel=5 panic=-1 oops=panic ddvm.disk=nvme "
+	snprintf(want, sizeof(want), "console=ttyS0 loglevel=5 panic=-1 oops=panic cryptomgr.notests ddvm.disk=nvme "
 		 "ddvm.net=virtio-net ddvm.exports=0000:00:10.0=blk:/dev/nvme0n1,"
 		 "0000:00:11.0=net:eth0@%s",
 		 ddvm_format_mac(cfg.domains[0].channels[1].mac, mac, sizeof(mac)));

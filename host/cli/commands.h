@@ -18,6 +18,7 @@ int cmd_status(int argc, char **argv);
 int cmd_blk(int argc, char **argv);
 int cmd_net(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_campaign(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 #endif /* DDVM_COMMANDS_H */

@@ -11,6 +11,7 @@ static const struct ddvm_command commands[] = {
 	{ "status", cmd_status, "status [--json] [--run-dir DIR]  show the supervisor's driver domains" },
 	{ "down", cmd_down, "down [--run-dir DIR]  stop the supervisor, its driver domains and the hub" },
 	{ "inject", cmd_inject, "inject [--run-dir DIR] DOMAIN kill|panic|hang|oops|wedge|corrupt  make a driver domain fail, to see it recover" },
+	{ "campaign", cmd_campaign, "campaign [--faults N] [--seed S] [--controller C] [--spare] [--run-dir DIR] [--json FILE]  many faults under verified I/O, with a recovery table" },
 	{ "demo", cmd_demo, "demo [--controller C] [--keep]  boot a driver domain, verify data through it" },
 	{ "blk", cmd_blk, "blk info|read|write|verify CHANNEL ...  use a disk through its channel" },
 	{ "net", cmd_net, "net info|tap CHANNEL [--ifname NAME] [--netns NS] [--ready-fd N]  use a NIC through its channel" },

@@ -30,7 +30,6 @@
 #define READY_MS	20000	/* `ddvm net tap` waits up to 10 s for the server itself */
 #define IP_MS		10000	/* one ip command */
 #define CARRIER_MS	15000	/* a NIC's link comes up a while after its driver loads */
-#define SOCK_TIMEOUT_S	20	/* any one send/recv/accept of a transfer */
 #define XFER_CHUNK	(256u << 10)
 
 static int64_t now_ms(void)
@@ -665,12 +664,15 @@ struct receiver {
 	uint64_t first_bad;
 	uint64_t seed;
 	int64_t done_ms;
+	uint64_t *progress;	/* the caller's vmtest_xfer.progress */
 	char why[128];
 };
 
+int vmtest_net_sock_timeout_s = 20;
+
 static void set_timeouts(int fd)
 {
-	struct timeval tv = { .tv_sec = SOCK_TIMEOUT_S };
+	struct timeval tv = { .tv_sec = vmtest_net_sock_timeout_s };
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -719,6 +721,7 @@ static void *receiver_main(void *arg)
 				rc->first_bad = bad;
 		}
 		rc->received += n8;
+		__atomic_store_n(rc->progress, rc->received, __ATOMIC_RELAXED);
 		memmove(buf, buf + n8, have - n8);
 		have -= n8;
 	}
@@ -759,6 +762,7 @@ int vmtest_tcp_transfer(const char *from_ns, const char *to_ns, const char *to_a
 
 	memset(x, 0, sizeof(*x));
 	x->first_bad = UINT64_MAX;
+	rc.progress = &x->progress;
 	if (bytes % 8 || inet_pton(AF_INET, to_addr, &sa.sin_addr) != 1) {
 		snprintf(x->why, sizeof(x->why), "bad transfer arguments");
 		return -EINVAL;

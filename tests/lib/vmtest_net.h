@@ -107,7 +107,15 @@ struct vmtest_xfer {
 	uint64_t first_bad;	/* stream offset of the first wrong byte, UINT64_MAX if none */
 	int64_t ms;		/* connect to the receiver's end of stream */
 	char why[256];		/* a socket error, on either side */
+	uint64_t progress;	/* atomic: bytes checked so far, for a watcher on another thread */
 };
+
+/*
+ * Seconds any one send/recv/accept of a transfer may block (default 20): a
+ * test that stalls a stream on purpose (a DD/OS restarting, TCP backing off
+ * its retransmits) sets it higher.
+ */
+extern int vmtest_net_sock_timeout_s;
 
 /*
  * vmtest_tcp_transfer - send @bytes (a multiple of 8) of the pattern of

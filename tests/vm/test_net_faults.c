@@ -49,7 +49,7 @@
 #define MODEL		"e1000"
 #define SUBNET		21		/* 10.79.21.0/24, in namespaces of the test's own */
 #define TAG		'f'
-#define XFER_BYTES	(48ull << 20)	/* c0 -> remote, per fault */
+#define XFER_BYTES	(96ull << 20)	/* c0 -> remote, per fault: 1-2 s unhindered */
 #define INJECT_AT	(4ull << 20)	/* verified bytes before the fault strikes */
 #define START_MS	20000		/* for INJECT_AT to arrive */
 #define RTO_MAX_MS	2000		/* c0's TCP retransmits at least this often */
@@ -57,6 +57,7 @@
 #define XFER_MS		(g.resume_ms + 30000)	/* fault to the end of the stream, at most */
 #define PING_BACK_MS	30000		/* fault to an answered ping again, at most */
 #define PING_EVERY_MS	100
+#define MIN_STALL_MS	1000		/* less: the fault missed the stream */
 #define RESTART_MS	30000		/* fault to restarts + 1 and "serving" */
 #define CARRIER_MS	10000		/* restart to c0's interface running again */
 
@@ -457,6 +458,9 @@ static void run_fault(const char *what, const char *cause)
 	if (!t_resume || t_resume - t_inject > g.resume_ms)
 		fail_msg("%s: the stream stalled %lld ms from the fault (bar %d ms)", what,
 			 (long long)(t_resume ? t_resume - t_inject : t - t_inject), g.resume_ms);
+	if (stall < MIN_STALL_MS)
+		fail_msg("%s: the stream never stalled for %d ms (%lld at most): the fault struck "
+			 "after it, not in the middle", what, MIN_STALL_MS, (long long)stall);
 	if (t - t_inject > XFER_MS)
 		fail_msg("%s: the stream took %lld ms after the fault", what,
 			 (long long)(t - t_inject));
@@ -609,7 +613,8 @@ static void test_down_clean(void **state)
 
 static int group_teardown(void **state)
 {
-	bool keep = g.failed > 0;
+	/* NET_FAULTS_KEEP=1 keeps the run dir (console log, adapter logs) anyway */
+	bool keep = g.failed > 0 || getenv("NET_FAULTS_KEEP");
 	int ret;
 
 	g.n.why[0] = '\0';

@@ -44,43 +44,14 @@ struct bench {
 	unsigned int step;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
-static void say(struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void say(struct bench *b, const char *fmt, ...)
-{
-	struct ddvm_bench_progress p = { 0 };
-	char msg[768];
-	va_list ap;
-
-	if (!b->o->progress)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	p.total = 2 * b->rep->nr;
-	p.msg = msg;
-	b->o->progress(b->o->ctx, &p);
-}
-
-static void report_step(struct bench *b, unsigned int step, const char *side, unsigned int i,
-			const struct ddvm_bench_result *res, const char *msg)
-{
-	struct ddvm_bench_progress p = {
-		.step = step, .total = 2 * b->rep->nr, .side = side, .w = &b->rep->w[i],
-		.res = res, .msg = msg,
-	};
-
-	if (b->o->progress)
-		b->o->progress(b->o->ctx, &p);
-}
+/* Progress of run @b, which knows its printer and how many steps it has. */
+#define say(b, ...)	ddvm_bench_say(&(struct ddvm_bench_sink){ (b)->o->progress, (b)->o->ctx, \
+						2 * (b)->rep->nr }, __VA_ARGS__)
+#define report_step(b, step, side, i, res, msg) \
+	ddvm_bench_step(&(struct ddvm_bench_sink){ (b)->o->progress, (b)->o->ctx, 2 * (b)->rep->nr }, \
+			step, side, &(b)->rep->w[i], res, msg)
 
 /* ------------------------------------------------------------------ config */
 
@@ -405,14 +376,14 @@ static void native_event(struct native *nv, const struct ddvm_bench_event *ev)
 	case DDVM_BENCH_EV_START:
 		if (i < 0)
 			break;
-		nv->t_start[i] = now_s();
+		nv->t_start[i] = ddvm_bench_now();
 		nv->c_start[i] = ddvm_bench_cpu_sample(&nv->cpu, &c, NULL) ? -1 : c;
 		report_step(b, (unsigned int)i + 1, "native", (unsigned int)i, NULL, NULL);
 		break;
 	case DDVM_BENCH_EV_STOP:
 		if (i < 0)
 			break;
-		nv->t_stop[i] = now_s();
+		nv->t_stop[i] = ddvm_bench_now();
 		nv->c_stop[i] = ddvm_bench_cpu_sample(&nv->cpu, &c, NULL) ? -1 : c;
 		break;
 	case DDVM_BENCH_EV_JSON:
@@ -462,7 +433,7 @@ static void native_line(struct native *nv, const char *line, int logfd)
 	if (ddvm_bench_console_line(&nv->con, line, &ev))
 		return;
 	if (ev.kind != DDVM_BENCH_EV_NONE)
-		nv->deadline = now_s() + nv->b->o->ramp + nv->b->o->runtime + WORKLOAD_SLACK_S;
+		nv->deadline = ddvm_bench_now() + nv->b->o->ramp + nv->b->o->runtime + WORKLOAD_SLACK_S;
 	native_event(nv, &ev);
 }
 
@@ -481,7 +452,7 @@ static void native_watch(struct native *nv, int fd, int logfd)
 	double left;
 
 	while (!nv->done && !nv->failed) {
-		left = nv->deadline - now_s();
+		left = nv->deadline - ddvm_bench_now();
 		if (left <= 0) {
 			snprintf(nv->b->rep->native_error, sizeof(nv->b->rep->native_error),
 				 "timed out %s; last console line: %s",
@@ -572,7 +543,7 @@ static void native_run(struct bench *b)
 	}
 	close(op[1]);
 	ddvm_bench_cpu_add(&nv->cpu, pid);	/* native: QEMU alone does the work */
-	nv->deadline = now_s() + 2.0 * b->dom->boot_timeout;
+	nv->deadline = ddvm_bench_now() + 2.0 * b->dom->boot_timeout;
 	native_watch(nv, op[0], logfd);
 	close(op[0]);
 	/* the guest powers off after the script; a stuck one is killed */
@@ -599,7 +570,9 @@ struct reuse {
 
 static void reuse_progress(void *arg, const char *line)
 {
-	say(arg, "reuse: %s", line);
+	struct bench *b = arg;
+
+	say(b, "reuse: %s", line);
 }
 
 /* Pids and the channel socket from the supervisor's state.json. */
@@ -672,7 +645,7 @@ int ddvm_bench_supervise(const struct ddvm_config *cfg, const struct ddvm_accel 
 	close(pp[1]);
 	close(logfd);
 	*sv_pid = pid;
-	left = deadline - now_s();
+	left = deadline - ddvm_bench_now();
 	ret = left > 0 && !ddvm_progress_follow(pp[0], (int)(left * 1000), line, ctx) ? 0 : -1;
 	close(pp[0]);
 	if (ret)
@@ -690,7 +663,7 @@ static int reuse_start(struct bench *b, struct reuse *ru, int lock_fd, struct dd
 	say(b, "reuse: starting a supervisor in %s (DD/OS of %llu MiB, channel of %llu MiB)",
 	    b->o->cfg->run_dir, (unsigned long long)(b->dom->memory >> 20),
 	    (unsigned long long)(b->dom->channels[0].size >> 20));
-	deadline = now_s() + (double)b->dom->boot_timeout * (b->dom->boot_retries + 1) + 30;
+	deadline = ddvm_bench_now() + (double)b->dom->boot_timeout * (b->dom->boot_retries + 1) + 30;
 	ret = ddvm_bench_supervise(b->o->cfg, b->o->accel, lock_fd, b->o->exe, deadline,
 				   reuse_progress, b, &ru->sv_pid, err);
 	if (ret)
@@ -819,4 +792,39 @@ int ddvm_bench_blk_run(const struct ddvm_bench_blk_opts *o, struct ddvm_bench_bl
 out:
 	close(lock_fd);
 	return ret;
+}
+
+void ddvm_bench_say(const struct ddvm_bench_sink *s, const char *fmt, ...)
+{
+	struct ddvm_bench_progress p = { .total = s->total };
+	char msg[768];
+	va_list ap;
+
+	if (!s->progress)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p.msg = msg;
+	s->progress(s->ctx, &p);
+}
+
+void ddvm_bench_step(const struct ddvm_bench_sink *s, unsigned int step, const char *side,
+		     const struct ddvm_bench_workload *w, const struct ddvm_bench_result *res,
+		     const char *msg)
+{
+	struct ddvm_bench_progress p = {
+		.step = step, .total = s->total, .side = side, .w = w, .res = res, .msg = msg,
+	};
+
+	if (s->progress)
+		s->progress(s->ctx, &p);
+}
+
+double ddvm_bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

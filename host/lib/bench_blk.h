@@ -34,6 +34,25 @@ struct ddvm_bench_progress {
 	const char *msg;		/* a message, or the failure of @w */
 };
 
+/* Who gets the progress of a benchmark run (the command's printer). */
+struct ddvm_bench_sink {
+	void (*progress)(void *ctx, const struct ddvm_bench_progress *p);
+	void *ctx;
+	unsigned int total;		/* steps in the run */
+};
+
+/* Send a free-form progress line to @s (nothing if it has no printer). */
+void ddvm_bench_say(const struct ddvm_bench_sink *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Tell @s that @side of workload @w starts (@res NULL) or finished. */
+void ddvm_bench_step(const struct ddvm_bench_sink *s, unsigned int step, const char *side,
+		     const struct ddvm_bench_workload *w, const struct ddvm_bench_result *res,
+		     const char *msg);
+
+/* Seconds on CLOCK_MONOTONIC, for the benchmarks' deadlines and windows. */
+double ddvm_bench_now(void);
+
 struct ddvm_bench_blk_opts {
 	const struct ddvm_config *cfg;	/* from ddvm_bench_blk_config(), paths absolute */
 	const char *bench_initrd;	/* the initramfs with fio */

@@ -64,43 +64,14 @@ struct netb {
 	pid_t server_pid;			/* iperf3 -s in remote_ns */
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
-static void say(struct netb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void say(struct netb *b, const char *fmt, ...)
-{
-	struct ddvm_bench_progress p = { 0 };
-	char msg[768];
-	va_list ap;
-
-	if (!b->o->progress)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	p.total = 2 * b->rep->nr;
-	p.msg = msg;
-	b->o->progress(b->o->ctx, &p);
-}
-
-static void report_step(struct netb *b, unsigned int step, const char *side, unsigned int i,
-			const struct ddvm_bench_result *res, const char *msg)
-{
-	struct ddvm_bench_progress p = {
-		.step = step, .total = 2 * b->rep->nr, .side = side, .w = &b->rep->w[i],
-		.res = res, .msg = msg,
-	};
-
-	if (b->o->progress)
-		b->o->progress(b->o->ctx, &p);
-}
+/* Progress of run @b, which knows its printer and how many steps it has. */
+#define say(b, ...)	ddvm_bench_say(&(struct ddvm_bench_sink){ (b)->o->progress, (b)->o->ctx, \
+						2 * (b)->rep->nr }, __VA_ARGS__)
+#define report_step(b, step, side, i, res, msg) \
+	ddvm_bench_step(&(struct ddvm_bench_sink){ (b)->o->progress, (b)->o->ctx, 2 * (b)->rep->nr }, \
+			step, side, &(b)->rep->w[i], res, msg)
 
 /* ------------------------------------------------------------------ config */
 
@@ -157,7 +128,7 @@ static int run_capture(char *const *argv, char *out, size_t len, int timeout_ms,
 				 .death_signal = SIGKILL };
 	struct pollfd pfd;
 	struct rusage ru;
-	double deadline = now_s() + timeout_ms / 1000.0;
+	double deadline = ddvm_bench_now() + timeout_ms / 1000.0;
 	size_t got = 0;
 	/* "ip netns exec NS PROGRAM": name PROGRAM in messages */
 	const char *name = !strcmp(argv[0], "ip") && argv[1] && !strcmp(argv[1], "netns") &&
@@ -181,7 +152,7 @@ static int run_capture(char *const *argv, char *out, size_t len, int timeout_ms,
 	pfd.events = POLLIN;
 	ret = -ETIMEDOUT;	/* until EOF says the program is done */
 	for (;;) {
-		double left = deadline - now_s();
+		double left = deadline - ddvm_bench_now();
 
 		if (left <= 0 || (interruptible && interrupted))
 			break;
@@ -518,12 +489,12 @@ static int native_wire(struct netb *b, struct ddvm_err *err)
 {
 	char path[64];
 	struct stat st;
-	double end = now_s() + TAP_WAIT_MS / 1000.0;
+	double end = ddvm_bench_now() + TAP_WAIT_MS / 1000.0;
 	int ret;
 
 	snprintf(path, sizeof(path), "/sys/class/net/%s", b->tap);
 	while (stat(path, &st)) {
-		if (now_s() > end || interrupted)
+		if (ddvm_bench_now() > end || interrupted)
 			return ddvm_errf(err, -ETIMEDOUT, "QEMU's tap %s did not appear", b->tap);
 		usleep(20 * 1000);
 	}
@@ -552,14 +523,14 @@ static void native_event(struct native *nv, const struct ddvm_bench_event *ev)
 	case DDVM_BENCH_EV_START:
 		if (i < 0)
 			break;
-		nv->t_start[i] = now_s();
+		nv->t_start[i] = ddvm_bench_now();
 		nv->c_start[i] = ddvm_bench_cpu_sample(&nv->cpu, &c, NULL) ? -1 : c;
 		report_step(b, (unsigned int)i + 1, "native", (unsigned int)i, NULL, NULL);
 		break;
 	case DDVM_BENCH_EV_STOP:
 		if (i < 0)
 			break;
-		nv->t_stop[i] = now_s();
+		nv->t_stop[i] = ddvm_bench_now();
 		nv->c_stop[i] = ddvm_bench_cpu_sample(&nv->cpu, &c, NULL) ? -1 : c;
 		break;
 	case DDVM_BENCH_EV_JSON:
@@ -613,14 +584,14 @@ static void native_line(struct native *nv, const char *line, int logfd)
 		snprintf(nv->last_line, sizeof(nv->last_line), "%.*s", (int)strcspn(line, "\r"),
 			 line);
 	if (!nv->con.in_json && (mark = strstr(line, DDVM_BENCH_MTU_MARK))) {
-		nv->deadline = now_s() + RUN_SLACK_S;
+		nv->deadline = ddvm_bench_now() + RUN_SLACK_S;
 		native_mtu(nv, mark);
 		return;
 	}
 	if (ddvm_bench_console_line(&nv->con, line, &ev))
 		return;
 	if (ev.kind != DDVM_BENCH_EV_NONE)
-		nv->deadline = now_s() + nv->b->o->omit + nv->b->o->runtime + RUN_SLACK_S;
+		nv->deadline = ddvm_bench_now() + nv->b->o->omit + nv->b->o->runtime + RUN_SLACK_S;
 	native_event(nv, &ev);
 }
 
@@ -633,7 +604,7 @@ static void native_watch(struct native *nv, int fd, int logfd)
 	double left;
 
 	while (!nv->done && !nv->failed) {
-		left = nv->deadline - now_s();
+		left = nv->deadline - ddvm_bench_now();
 		if (interrupted) {
 			snprintf(nv->error, nv->error_len, "interrupted");
 			return;
@@ -731,7 +702,7 @@ static void native_run(struct netb *b)
 	if (native_wire(b, &err)) {
 		snprintf(nv->error, nv->error_len, "wire: %s", err.msg);
 	} else {
-		nv->deadline = now_s() + 2.0 * b->dom->boot_timeout;
+		nv->deadline = ddvm_bench_now() + 2.0 * b->dom->boot_timeout;
 		native_watch(nv, op[0], logfd);
 	}
 	close(op[0]);
@@ -760,7 +731,9 @@ struct reuse {
 
 static void reuse_progress(void *arg, const char *line)
 {
-	say(arg, "reuse: %s", line);
+	struct netb *b = arg;
+
+	say(b, "reuse: %s", line);
 }
 
 static int reuse_state(struct netb *b, struct reuse *ru, struct ddvm_err *err)
@@ -888,13 +861,13 @@ static void reuse_workloads(struct netb *b, struct reuse *ru)
 				continue;
 			}
 		}
-		t0 = now_s();
+		t0 = ddvm_bench_now();
 		ret = ddvm_bench_cpu_sample(&cpu, &c0, &err);
 		if (!ret)
 			ret = run_capture(w->rtt ? ping : iperf, out, DDVM_BENCH_JSON_MAX,
 					  (int)(b->o->omit + b->o->runtime + RUN_SLACK_S) * 1000,
 					  &client, true, &err);
-		t1 = now_s();
+		t1 = ddvm_bench_now();
 		if (!ret)
 			ret = ddvm_bench_cpu_sample(&cpu, &c1, &err);
 		/* iperf3 says why it failed in its JSON; exit status says less */
@@ -935,7 +908,7 @@ static void reuse_run(struct netb *b, int lock_fd)
 	say(b, "reuse: starting a supervisor in %s (DD/OS of %llu MiB, channel of %llu KiB)",
 	    b->o->cfg->run_dir, (unsigned long long)(b->dom->memory >> 20),
 	    (unsigned long long)(b->dom->channels[0].size >> 10));
-	deadline = now_s() + (double)b->dom->boot_timeout * (b->dom->boot_retries + 1) + 30;
+	deadline = ddvm_bench_now() + (double)b->dom->boot_timeout * (b->dom->boot_retries + 1) + 30;
 	if (ddvm_bench_supervise(b->o->cfg, b->o->accel, lock_fd, b->o->exe, deadline,
 				 reuse_progress, b, &ru.sv_pid, &err) ||
 	    reuse_state(b, &ru, &err) || remote_csum_off(b, &err) ||

@@ -225,8 +225,7 @@ void ddvm_bench_kernel_abi(const char *kernel, char *out, size_t len)
 static void fill_env(struct bench *b)
 {
 	struct ddvm_bench_env *e = &b->rep->env;
-	const char *qemu = getenv(DDVM_QEMU_ENV);
-	char *qv[] = { (char *)(qemu && *qemu ? qemu : DDVM_QEMU_BINARY), "--version", NULL };
+	char *qv[] = { (char *)ddvm_qemu_binary(), "--version", NULL };
 	struct utsname u;
 	time_t t = time(NULL);
 	struct tm tm;
@@ -311,7 +310,6 @@ static int native_argv(struct bench *b, struct ddvm_argv *a, struct ddvm_err *er
 		.size = b->dom->disk.size, .ramp = b->o->ramp, .runtime = b->o->runtime,
 		.ioengine = DDVM_BENCH_IOENGINE,
 	};
-	const char *qemu = getenv(DDVM_QEMU_ENV);
 	struct ddvm_config *ncfg;
 	char script[2048], b64[2800], *cmdline;
 	int i, ret, n;
@@ -330,12 +328,6 @@ static int native_argv(struct bench *b, struct ddvm_argv *a, struct ddvm_err *er
 	free(ncfg);
 	if (ret)
 		return ret;
-	if (qemu && *qemu) {
-		free(a->argv[0]);
-		a->argv[0] = strdup(qemu);
-		if (!a->argv[0])
-			goto out_nomem;
-	}
 	for (i = 0; i + 1 < a->argc; i++) {
 		if (strcmp(a->argv[i], "-append"))
 			continue;

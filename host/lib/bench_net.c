@@ -936,8 +936,7 @@ static void reuse_run(struct netb *b, int lock_fd)
 static void fill_env(struct netb *b)
 {
 	struct ddvm_bench_env *e = &b->rep->env;
-	const char *qemu = getenv(DDVM_QEMU_ENV);
-	char *qv[] = { (char *)(qemu && *qemu ? qemu : DDVM_QEMU_BINARY), "--version", NULL };
+	char *qv[] = { (char *)ddvm_qemu_binary(), "--version", NULL };
 	struct utsname u;
 	time_t t = time(NULL);
 	struct tm tm;

@@ -247,7 +247,7 @@ static int qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
 		return ddvm_errf(err, -EINVAL, "domain %s: no device to drive", dom->name);
 	cpu = accel->kind == DDVM_ACCEL_KVM ? KVM_CPU : TCG_CPU;
 
-	ret = argv_add(&a, DDVM_QEMU_BINARY, "-name", dom->name, "-M", "q35",
+	ret = argv_add(&a, ddvm_qemu_binary(), "-name", dom->name, "-M", "q35",
 		       "-accel", ddvm_accel_qemu_arg(accel), NULL);
 	if (!ret && cpu)
 		ret = argv_add(&a, "-cpu", cpu, NULL);
@@ -456,4 +456,11 @@ char *ddvm_argv_format(const struct ddvm_argv *a, char *buf, size_t len)
 	}
 	free(s);
 	return buf;
+}
+
+const char *ddvm_qemu_binary(void)
+{
+	const char *qemu = getenv(DDVM_QEMU_ENV);
+
+	return qemu && *qemu ? qemu : DDVM_QEMU_BINARY;
 }

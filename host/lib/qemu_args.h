@@ -23,6 +23,9 @@
 
 #define DDVM_QEMU_BINARY	"qemu-system-x86_64"
 #define DDVM_QEMU_ENV		"DDVM_QEMU"	/* overrides the binary */
+
+/* The QEMU binary every command line starts with: $DDVM_QEMU, else DDVM_QEMU_BINARY. */
+const char *ddvm_qemu_binary(void);
 #define DDVM_DISK_PCI_SLOT	0x08
 #define DDVM_NIC_PCI_SLOT	0x09
 #define DDVM_NIC_GUEST_IFNAME	"eth0"

@@ -1050,7 +1050,6 @@ static void start_domain(struct sv *sv, struct domain *d)
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_CONSOLE, d->idx) };
 	struct ddvm_spawn sp = { .stdin_fd = -1, .keep_fd = -1, .death_signal = SIGKILL };
 	struct ddvm_argv a = { 0 };
-	const char *qemu = getenv(DDVM_QEMU_ENV);
 	char cmd[4096], banner[4096 + 256];
 	struct ddvm_err err;
 	int op[2], n;
@@ -1058,14 +1057,6 @@ static void start_domain(struct sv *sv, struct domain *d)
 
 	if (ddvm_qemu_argv(&a, sv->cfg, d->cfg, sv->o->accel, sv->run_dir, &err))
 		goto out_fail;
-	if (qemu && *qemu) {
-		free(a.argv[0]);
-		a.argv[0] = strdup(qemu);
-		if (!a.argv[0]) {
-			ddvm_errf(&err, -ENOMEM, "out of memory");
-			goto out_fail;
-		}
-	}
 	if (pipe2(op, O_CLOEXEC)) {
 		ddvm_errf(&err, -errno, "pipe: %s", strerror(errno));
 		goto out_fail;
@@ -1338,7 +1329,6 @@ static void start_spare(struct sv *sv, struct domain *d)
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV(EV_SPARE, d->idx) };
 	struct ddvm_spawn sp = { .stdin_fd = -1, .keep_fd = -1, .death_signal = SIGKILL };
 	struct ddvm_argv a = { 0 };
-	const char *qemu = getenv(DDVM_QEMU_ENV);
 	char cmd[4096], banner[256];
 	struct ddvm_err err;
 	int op[2], n;
@@ -1348,14 +1338,6 @@ static void start_spare(struct sv *sv, struct domain *d)
 		return;
 	if (ddvm_qemu_argv_spare(&a, sv->cfg, d->cfg, sv->o->accel, sv->run_dir, &err))
 		goto out_fail;
-	if (qemu && *qemu) {
-		free(a.argv[0]);
-		a.argv[0] = strdup(qemu);
-		if (!a.argv[0]) {
-			ddvm_errf(&err, -ENOMEM, "out of memory");
-			goto out_fail;
-		}
-	}
 	if (pipe2(op, O_CLOEXEC)) {
 		ddvm_errf(&err, -errno, "pipe: %s", strerror(errno));
 		goto out_fail;
@@ -2338,7 +2320,7 @@ static int preflight_nic(const struct ddvm_domain_cfg *d, struct ddvm_err *err)
 
 int ddvm_supervisor_preflight(const struct ddvm_config *cfg, struct ddvm_err *err)
 {
-	const char *qemu = getenv(DDVM_QEMU_ENV);
+	const char *qemu = ddvm_qemu_binary();
 	struct ddvm_accel tcg = { .kind = DDVM_ACCEL_TCG };
 	struct ddvm_argv a = { 0 };
 	unsigned int i;
@@ -2349,8 +2331,6 @@ int ddvm_supervisor_preflight(const struct ddvm_config *cfg, struct ddvm_err *er
 		ret = readable("initrd", cfg->initrd, " (make image builds it)", err);
 	if (ret)
 		return ret;
-	if (!qemu || !*qemu)
-		qemu = DDVM_QEMU_BINARY;
 	ret = find_program(qemu);
 	if (ret && strchr(qemu, '/'))
 		return ddvm_errf(err, ret, "QEMU %s ($" DDVM_QEMU_ENV "): %s", qemu, strerror(-ret));

@@ -233,12 +233,23 @@ int hub_spawn_run(const char *const *argv, bool run_as_nobody, char *out, size_t
 		return ret;
 	}
 	if (!pid) {
+		/*
+		 * Open the binary while still root: the checkout may sit in a
+		 * directory nobody cannot enter (mktemp -d makes it 0700), and
+		 * the test is about the hub's errors, not about that path.
+		 */
+		int exe = open(full[0], O_PATH | O_CLOEXEC);
+
 		dup2(pipefd[1], STDOUT_FILENO);
 		dup2(pipefd[1], STDERR_FILENO);
 		if (run_as_nobody && !geteuid() && (setgroups(0, NULL) || setgid(65534) ||
-						    setuid(65534)))
+						    setuid(65534))) {
+			fprintf(stderr, "hub_spawn_run: cannot become nobody: %s\n", strerror(errno));
 			_exit(126);
-		execv(full[0], (char *const *)full);
+		}
+		if (exe >= 0)
+			fexecve(exe, (char *const *)full, environ);
+		fprintf(stderr, "hub_spawn_run: cannot run %s: %s\n", full[0], strerror(errno));
 		_exit(127);
 	}
 	close(pipefd[1]);

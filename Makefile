@@ -14,7 +14,8 @@ CFLAGS	?= -O2 -g
 WERROR	?= 1
 DDVM_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
-	-Iinclude -Ihost/lib -MMD -MP $(if $(filter 1,$(WERROR)),-Werror)
+	-Iinclude -Ihost/lib -MMD -MP $(if $(filter 1,$(WERROR)),-Werror) \
+	-fPIC
 LDLIBS	:= -ljansson -lpthread
 
 LIB_SRCS	:= $(sort $(wildcard host/lib/*.c))
@@ -36,7 +37,14 @@ FUZZERS		:= $(patsubst %.c,$(BUILD)/%,$(FUZZ_SRCS))
 
 all: host
 
-host: $(BUILD)/ddvm
+# libddvm is built -fPIC so the nbdkit plugin (a shared object) links it too
+NBD_SRCS	:= $(sort $(wildcard host/nbd/*.c))
+NBD_PLUGIN	:= $(if $(NBD_SRCS),$(BUILD)/nbdkit-ddvm-plugin.so)
+
+host: $(BUILD)/ddvm $(NBD_PLUGIN)
+
+$(BUILD)/nbdkit-ddvm-plugin.so: $(NBD_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libddvm.a
+	$(CC) $(CFLAGS) -shared -o $@ $(NBD_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libddvm.a $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -80,8 +88,12 @@ KDIR		= /usr/src/linux-headers-$(KABI)
 setup:
 	@bash scripts/setup.sh
 
+# guest/modules: ddvm.ko, the DD/OS's translation module; guest/front:
+# ddvm_front.ko, the front-end (client stub) module for Linux client VMs
+MODULE_DIRS	:= guest/modules $(if $(wildcard guest/front/Kbuild),guest/front)
+
 modules: $(ABI_FILE)
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/guest/modules modules
+	set -e; for d in $(MODULE_DIRS); do $(MAKE) -C $(KDIR) M=$(CURDIR)/$$d modules; done
 
 image: modules
 	@bash scripts/mkinitramfs.sh
@@ -110,7 +122,7 @@ format:
 
 clean:
 	rm -rf $(BUILD)
-	-$(MAKE) -C $(KDIR) M=$(CURDIR)/guest/modules clean 2>/dev/null
+	-for d in $(MODULE_DIRS); do $(MAKE) -C $(KDIR) M=$(CURDIR)/$$d clean 2>/dev/null; done
 
 distclean: clean
 	rm -rf $(VAR) run

@@ -24,6 +24,7 @@ PACKAGES=(
 	busybox-static cpio kmod
 	file binutils xz-utils zstd
 	fio gnuplot-nox iproute2 iputils-ping iperf3
+	nbdkit nbdkit-plugin-dev libnbd-bin e2fsprogs
 )
 
 STEPS=8

@@ -4,9 +4,13 @@
 # guest/init, the stock drivers with their dependency closure and ddvm.ko.
 #
 #   $BUILD/guest/initramfs.cpio        the driver domain (a few MiB)
-#   $BUILD/guest/initramfs-bench.cpio  the same plus fio, iperf3 and their
-#                                      libraries, for in-guest "native"
-#                                      benchmarks
+#   $BUILD/guest/initramfs-bench.cpio  the same plus fio, iperf3, mke2fs,
+#                                      e2fsck and their libraries: in-guest
+#                                      "native" benchmarks, and the client-VM
+#                                      image (ddvm.mode=client)
+#
+# Both carry ddvm_front.ko (the client VMs' front-end module) when
+# guest/front was built: it is small, and one image per role is enough.
 #
 # fio is kept out of the serving image on purpose: Debian's fio links ceph,
 # gluster, rdma and (through libxml2) ICU, about 85 MB, which would not even
@@ -25,7 +29,8 @@ set -euo pipefail
 # Stock drivers in the image: disk controllers (virtio-blk, NVMe, q35's
 # ich9-ahci), NICs (virtio-net, e1000, e1000e, and for rtl8139 both 8139cp,
 # which drives QEMU's RTL8139C+, and 8139too for older chips), the i6300esb
-# watchdog and pvpanic.  sd_mod and virtio_pci are named because udev would
+# watchdog and pvpanic, and ext4 for client VMs' file systems (the kernel
+# loads it itself on mount, through busybox modprobe).  sd_mod and virtio_pci are named because udev would
 # load them by modalias, not as dependencies.  Each comes with its closure
 # (modules.dep plus softdeps); stage_modules checks that each loads.
 DRIVERS=(
@@ -34,6 +39,7 @@ DRIVERS=(
 	ahci libahci libata sd_mod scsi_mod
 	virtio_net e1000 e1000e 8139cp 8139too
 	i6300esb pvpanic-pci
+	ext4
 )
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -49,6 +55,9 @@ BUSYBOX=/bin/busybox
 FIO=/usr/bin/fio
 # the native side of "ddvm bench net" (setup.sh installs it)
 IPERF3=/usr/bin/iperf3
+# client VMs format and check their disks (busybox has no ext4 mkfs or fsck)
+E2FS=(/usr/sbin/mke2fs /usr/sbin/e2fsck)
+DDVM_FRONT_KO=$TOP/guest/front/ddvm_front.ko
 # one fixed mtime for every file in the archives (reproducible builds)
 EPOCH=${SOURCE_DATE_EPOCH:-0}
 
@@ -73,6 +82,10 @@ check_inputs() {
 		die "$BUSYBOX is not statically linked: install busybox-static, not busybox"
 	[ -x "$FIO" ] || die "$FIO is missing (package fio)"
 	[ -x "$IPERF3" ] || die "$IPERF3 is missing (package iperf3)"
+	local f
+	for f in "${E2FS[@]}"; do
+		[ -x "$f" ] || die "$f is missing (package e2fsprogs)"
+	done
 	[ -f guest/init/init ] || die "guest/init/init is missing"
 }
 
@@ -95,18 +108,27 @@ fio_files() {	# [program]
 	awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }' <<<"$out"
 }
 
+# The stock modules one of our .ko files needs (space-separated; none if absent).
+ko_deps() {	# ko
+	[ -f "$1" ] || return 0
+	modinfo -F depends "$1" | tr , ' '
+}
+
 collect_inputs() {
 	local m
 	MODULES=$(for m in "${DRIVERS[@]}"; do module_closure "$m"; done | sort -u)
-	DDVM_DEPS=
-	if [ -f "$DDVM_KO" ]; then
-		DDVM_DEPS=$(modinfo -F depends "$DDVM_KO" | tr , ' ')
-		for m in $DDVM_DEPS; do
-			MODULES+=$'\n'$(module_closure "$m")
-		done
-		MODULES=$(sort -u <<<"$MODULES")
-	fi
-	FIO_FILES=$({ fio_files; fio_files "$IPERF3"; } | sort -u)
+	DDVM_DEPS=$(ko_deps "$DDVM_KO")
+	FRONT_DEPS=$(ko_deps "$DDVM_FRONT_KO")
+	for m in $DDVM_DEPS $FRONT_DEPS; do
+		MODULES+=$'\n'$(module_closure "$m")
+	done
+	MODULES=$(sort -u <<<"$MODULES")
+	FIO_FILES=$({
+		fio_files
+		fio_files "$IPERF3"
+		for m in "${E2FS[@]}"; do fio_files "$m"; done
+		echo /etc/mke2fs.conf
+	} | sort -u)
 }
 
 # One line per input (path, size, mtime) plus the settings; when this is
@@ -121,6 +143,7 @@ manifest() {
 		echo "$BUSYBOX"
 		find "$TOP/guest/init" -type f
 		[ -f "$DDVM_KO" ] && echo "$DDVM_KO"
+		[ -f "$DDVM_FRONT_KO" ] && echo "$DDVM_FRONT_KO"
 		echo "$MODDIR/modules.dep"
 		for f in $MODULES; do echo "$KROOT/$f"; done
 		echo "$FIO_FILES"
@@ -160,16 +183,25 @@ stage_modules() {	# stage
 			die "staged modules cannot load $m (closure incomplete?)"
 	done
 	if [ -f "$DDVM_KO" ]; then
-		local magic
-		magic=$(modinfo -F vermagic "$DDVM_KO")
-		[ "${magic%% *}" = "$ABI" ] ||
-			die "$DDVM_KO was built for '${magic%% *}', the guest kernel is $ABI: rebuild it (make modules)"
-		mkdir -p "$s/lib/modules/ddvm"
-		cp "$DDVM_KO" "$s/lib/modules/ddvm/ddvm.ko"
-		echo "$DDVM_DEPS" >"$s/lib/modules/ddvm/deps"
+		stage_ko "$s" "$DDVM_KO" ddvm.ko deps "$DDVM_DEPS"
 	else
 		say "warning: $DDVM_KO not built; the image can boot (mode=shell/bench) but not serve"
 	fi
+	if [ -f "$DDVM_FRONT_KO" ]; then
+		stage_ko "$s" "$DDVM_FRONT_KO" ddvm_front.ko front-deps "$FRONT_DEPS"
+	fi
+}
+
+# One of our modules into /lib/modules/ddvm, with the stock modules it needs
+# listed beside it (insmod resolves none; init loads them first).
+stage_ko() {	# stage ko name depsfile deps
+	local s=$1 magic
+	magic=$(modinfo -F vermagic "$2")
+	[ "${magic%% *}" = "$ABI" ] ||
+		die "$2 was built for '${magic%% *}', the guest kernel is $ABI: rebuild it (make modules)"
+	mkdir -p "$s/lib/modules/ddvm"
+	cp "$2" "$s/lib/modules/ddvm/$3"
+	echo "$5" >"$s/lib/modules/ddvm/$4"
 }
 
 stage_base() {	# stage
@@ -194,6 +226,10 @@ stage_fio() {	# stage
 		mkdir -p "$s/$(dirname "$f")"
 		cp -L "$f" "$s/$f"
 	done
+	# the names people type; the busybox applets of the same names are
+	# in sbin, behind usr/sbin in PATH
+	ln -sf mke2fs "$s/usr/sbin/mkfs.ext4"
+	ln -sf e2fsck "$s/usr/sbin/fsck.ext4"
 }
 
 # Host-side check that the staged fio finds all its libraries: run it in a
@@ -210,6 +246,10 @@ check_fio() {	# base fio
 	if ! chroot "$t" "$IPERF3" --version >/dev/null 2>&1; then
 		rm -rf "$t"
 		die "iperf3 does not run from the staged libraries (chroot $t $IPERF3 --version)"
+	fi
+	if ! chroot "$t" /usr/sbin/mkfs.ext4 -V >/dev/null 2>&1; then
+		rm -rf "$t"
+		die "mkfs.ext4 does not run from the staged libraries (chroot $t /usr/sbin/mkfs.ext4 -V)"
 	fi
 	rm -rf "$t"
 }
@@ -250,7 +290,7 @@ main() {
 	mv "$tmp/bench.cpio" "$OUT_BENCH"
 	echo "$want" >"$MANIFEST"
 	say "$OUT: $(($(stat -c %s "$OUT") / 1024)) KiB, $(wc -l <<<"$MODULES") modules, ddvm.ko: $([ -f "$DDVM_KO" ] && echo yes || echo no)"
-	say "$OUT_BENCH: $(($(stat -c %s "$OUT_BENCH") / 1024)) KiB (adds fio, iperf3)"
+	say "$OUT_BENCH: $(($(stat -c %s "$OUT_BENCH") / 1024)) KiB (adds fio, iperf3, e2fsprogs), ddvm_front.ko: $([ -f "$DDVM_FRONT_KO" ] && echo yes || echo no)"
 }
 
 main "$@"

@@ -42,7 +42,8 @@ struct ddvm_blk {
 	fmode_t mode;
 	bool read_only;
 	u32 lbs;			/* logical block size */
-	u64 capacity;			/* bytes */
+	u64 start;			/* bytes: where the export starts on the disk */
+	u64 capacity;			/* bytes exported, from start */
 	u64 flags;			/* DDVM_BLK_F_*, private copy */
 	struct ddvm_ring req;		/* we consume */
 	struct ddvm_ring cmp;		/* we produce, under lock */
@@ -159,7 +160,7 @@ static struct bio *ddvm_blk_data_bio(struct ddvm_blk *blk, const struct ddvm_blk
 	struct bio *bio;
 
 	bio = bio_alloc(blk->bdev, min_t(u32, pages, BIO_MAX_VECS), opf, GFP_NOIO);
-	bio->bi_iter.bi_sector = r->offset >> SECTOR_SHIFT;
+	bio->bi_iter.bi_sector = (blk->start + r->offset) >> SECTOR_SHIFT;
 	while (len) {
 		u32 poff = offset_in_page(off);
 		u32 n = min_t(u32, len, PAGE_SIZE - poff);
@@ -205,7 +206,7 @@ static void ddvm_blk_submit(struct ddvm_blk *blk, struct ddvm_blk_io *io,
 	default:	/* discard, write zeroes: no data pages */
 		bio = bio_alloc(blk->bdev, 0, r->op == DDVM_BLK_DISCARD ? REQ_OP_DISCARD :
 				REQ_OP_WRITE_ZEROES, GFP_NOIO);
-		bio->bi_iter.bi_sector = r->offset >> SECTOR_SHIFT;
+		bio->bi_iter.bi_sector = (blk->start + r->offset) >> SECTOR_SHIFT;
 		bio->bi_iter.bi_size = r->len;
 		break;
 	}
@@ -346,11 +347,55 @@ static void ddvm_blk_driver_names(struct block_device *bdev, char *buf, size_t s
 	}
 }
 
+/*
+ * An export target is a block device path, optionally with a slice,
+ * "/dev/vda@OFFSET+LENGTH" (bytes): several clients can then share one disk
+ * without sharing data.  The slice is checked against the disk once it is
+ * open; requests are checked against the slice's length like any capacity.
+ */
+static int ddvm_blk_parse_target(const char *target, char *path, size_t size, u64 *start,
+				 u64 *length)
+{
+	const char *at = strchr(target, '@');
+	char num[24];
+	const char *plus;
+
+	*start = 0;
+	*length = 0;
+	if (!at)
+		return strscpy(path, target, size) < 0 ? -EINVAL : 0;
+	if (at - target >= size || at == target)
+		return -EINVAL;
+	memcpy(path, target, at - target);
+	path[at - target] = '\0';
+	plus = strchr(at, '+');
+	if (!plus || plus - at - 1 >= sizeof(num) || plus == at + 1)
+		return -EINVAL;
+	memcpy(num, at + 1, plus - at - 1);
+	num[plus - at - 1] = '\0';
+	if (kstrtou64(num, 10, start) || kstrtou64(plus + 1, 10, length))
+		return -EINVAL;
+	if (!*length || !IS_ALIGNED(*start, PAGE_SIZE) || !IS_ALIGNED(*length, PAGE_SIZE) ||
+	    *start + *length < *start)
+		return -EINVAL;
+	return 0;
+}
+
 static int ddvm_blk_attach(struct ddvm_chan *chan, const char *target)
 {
 	struct ddvm_blk_info info = { };
+	char path[DDVM_EXPORT_TARGET_MAX];
 	struct ddvm_blk *blk;
+	u64 start, length;
 	int ret;
+
+	ret = ddvm_blk_parse_target(target, path, sizeof(path), &start, &length);
+	if (ret) {
+		dev_err(&chan->pdev->dev,
+			"bad block export '%s' (want /dev/PATH or /dev/PATH@OFFSET+LENGTH, bytes, 4 KiB aligned)\n",
+			target);
+		return ret;
+	}
 
 	blk = kzalloc(sizeof(*blk), GFP_KERNEL);
 	if (!blk)
@@ -361,19 +406,27 @@ static int ddvm_blk_attach(struct ddvm_chan *chan, const char *target)
 	blk->free_head = -1;
 
 	blk->mode = FMODE_READ | FMODE_WRITE | FMODE_EXCL;
-	blk->bdev = blkdev_get_by_path(target, blk->mode, &ddvm_blk_holder);
+	blk->bdev = blkdev_get_by_path(path, blk->mode, &ddvm_blk_holder);
 	if (IS_ERR(blk->bdev) && (PTR_ERR(blk->bdev) == -EACCES || PTR_ERR(blk->bdev) == -EROFS)) {
 		blk->mode = FMODE_READ | FMODE_EXCL;
-		blk->bdev = blkdev_get_by_path(target, blk->mode, &ddvm_blk_holder);
+		blk->bdev = blkdev_get_by_path(path, blk->mode, &ddvm_blk_holder);
 	}
 	if (IS_ERR(blk->bdev)) {
 		ret = PTR_ERR(blk->bdev);
-		dev_err(&chan->pdev->dev, "cannot open block device %s: %d\n", target, ret);
+		dev_err(&chan->pdev->dev, "cannot open block device %s: %d\n", path, ret);
 		goto out_free;
 	}
 	blk->read_only = !(blk->mode & FMODE_WRITE) || bdev_read_only(blk->bdev);
 	blk->lbs = bdev_logical_block_size(blk->bdev);
-	blk->capacity = bdev_nr_bytes(blk->bdev);
+	blk->start = start;
+	blk->capacity = length ? length : bdev_nr_bytes(blk->bdev);
+	if (start + blk->capacity > bdev_nr_bytes(blk->bdev) ||
+	    !IS_ALIGNED(start | blk->capacity, blk->lbs)) {
+		dev_err(&chan->pdev->dev, "slice %s is not within %s (%llu bytes, %u-byte blocks)\n",
+			target, path, bdev_nr_bytes(blk->bdev), blk->lbs);
+		ret = -ERANGE;
+		goto out_put;
+	}
 
 	info.capacity = blk->capacity;
 	info.logical_block_size = blk->lbs;
@@ -400,6 +453,8 @@ static int ddvm_blk_attach(struct ddvm_chan *chan, const char *target)
 		 blk->capacity, blk->lbs, info.driver, blk->read_only ? ", read-only" : "");
 	return 0;
 
+out_put:
+	blkdev_put(blk->bdev, blk->mode);
 out_free:
 	kfree(blk);
 	return ret;

@@ -4,6 +4,7 @@
  * devices it names; every other ivshmem device is left to other drivers.
  *
  *   insmod ddvm.ko exports=0000:00:10.0=blk:/dev/vda,0000:00:11.0=blk:/dev/vda
+ *   exports=0000:00:10.0=blk:/dev/vda@0+134217728	(a slice: bytes OFFSET+LENGTH)
  *
  * The mapping comes from the DD/OS's own command line, never from the shared
  * region: a client must not be able to choose what the DD/OS exports to it.
@@ -20,7 +21,7 @@
 
 static char *exports;
 module_param(exports, charp, 0444);
-MODULE_PARM_DESC(exports, "PCI-ADDR=blk:/dev/PATH or PCI-ADDR=net:IFNAME@MAC[,...]: which ivshmem device serves what");
+MODULE_PARM_DESC(exports, "PCI-ADDR=blk:/dev/PATH[@OFFSET+LENGTH] or PCI-ADDR=net:IFNAME@MAC[,...]: which ivshmem device serves what");
 
 static struct ddvm_export ddvm_exports[DDVM_MAX_EXPORTS];
 static unsigned int ddvm_nr_exports;

@@ -13,15 +13,8 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "config_json.h"
 #include "units.h"
-
-/* JSON paths are short ("domains[15].channels[7].size"); longer is a bug. */
-#define PATH_LEN 96
-
-struct parse_ctx {
-	const char *name;	/* the file, for messages */
-	struct ddvm_err *err;
-};
 
 static const char *const controller_names[] = {
 	[DDVM_CTRL_VIRTIO_BLK] = "virtio-blk",
@@ -131,231 +124,32 @@ bool ddvm_valid_name(const char *s)
 	return n > 0;
 }
 
-static int cfg_err(struct parse_ctx *c, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int cfg_err(struct parse_ctx *c, const char *path, const char *fmt, ...)
-{
-	char msg[sizeof(c->err->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return ddvm_errf(c->err, -EINVAL, "%s: %s: %s", c->name, path, msg);
-}
-
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number with a fraction";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
-	}
-	return "?";
-}
-
-/* A path cut short still points the reader close; mark the cut. */
-static void path_mark_cut(char *out, int n)
-{
-	if (n < 0 || n >= PATH_LEN)
-		memcpy(out + PATH_LEN - 4, "...", 4);
-}
-
-/* Join @base and @key into a JSON path ("domains[0]" + "disk"). */
-static void path_key(char *out, const char *base, const char *key)
-{
-	path_mark_cut(out, snprintf(out, PATH_LEN, "%s%s%s", base, *base ? "." : "", key));
-}
-
-static void path_index(char *out, const char *base, size_t i)
-{
-	path_mark_cut(out, snprintf(out, PATH_LEN, "%s[%zu]", base, i));
-}
-
-/* Unknown keys are errors: a misspelt key silently ignored is a lost setting. */
-static int check_keys(struct parse_ctx *c, json_t *obj, const char *path,
-		      const char *const *allowed)
-{
-	const char *key;
-	json_t *val;
-	char list[256];
-	size_t i, off = 0;
-
-	json_object_foreach(obj, key, val) {
-		for (i = 0; allowed[i]; i++)
-			if (!strcmp(key, allowed[i]))
-				break;
-		if (allowed[i])
-			continue;
-		for (i = 0; allowed[i] && off < sizeof(list); i++)
-			off += snprintf(list + off, sizeof(list) - off, "%s%s",
-					i ? ", " : "", allowed[i]);
-		return cfg_err(c, *path ? path : "(top level)",
-			       "unknown key \"%.64s\" (allowed: %s)", key, list);
-	}
-	return 0;
-}
-
-static int expect_object(struct parse_ctx *c, json_t *v, const char *path)
-{
-	if (!json_is_object(v))
-		return cfg_err(c, *path ? path : "(top level)",
-			       "expected an object, got %s", json_kind(v));
-	return 0;
-}
-
-/*
- * Optional string member.  Returns 1 when present and copied, 0 when
- * absent, -EINVAL when of the wrong type, empty, too long or holding
- * control characters (which would end up in a command line).
- */
-static int get_string(struct parse_ctx *c, json_t *obj, const char *base,
-		      const char *key, char *out, size_t outlen)
-{
-	json_t *v = json_object_get(obj, key);
-	char p[PATH_LEN];
-	const char *s;
-	size_t i, n;
-
-	if (!v)
-		return 0;
-	path_key(p, base, key);
-	if (!json_is_string(v))
-		return cfg_err(c, p, "expected a string, got %s", json_kind(v));
-	s = json_string_value(v);
-	n = json_string_length(v);
-	if (!n)
-		return cfg_err(c, p, "must not be empty");
-	if (n >= outlen)
-		return cfg_err(c, p, "longer than %zu bytes", outlen - 1);
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return cfg_err(c, p, "contains a control character");
-	memcpy(out, s, n + 1);
-	return 1;
-}
-
-static int get_name(struct parse_ctx *c, json_t *obj, const char *base,
-		    const char *key, char *out, bool required)
-{
-	char p[PATH_LEN];
-	char tmp[DDVM_PATH_MAX];
-	int ret;
-
-	path_key(p, base, key);
-	ret = get_string(c, obj, base, key, tmp, sizeof(tmp));
-	if (ret < 0)
-		return ret;
-	if (!ret) {
-		if (required)
-			return cfg_err(c, p, "missing (a name of 1-%d characters [a-z0-9_-])",
-				       DDVM_NAME_MAX);
-		return 0;
-	}
-	if (!ddvm_valid_name(tmp))
-		return cfg_err(c, p, "bad name \"%.64s\" (1-%d characters from a-z, 0-9, _ and -)",
-			       tmp, DDVM_NAME_MAX);
-	memcpy(out, tmp, strlen(tmp) + 1);
-	return 1;
-}
-
-static int get_uint(struct parse_ctx *c, json_t *obj, const char *base,
-		    const char *key, unsigned int min, unsigned int max,
-		    unsigned int *out)
-{
-	json_t *v = json_object_get(obj, key);
-	char p[PATH_LEN];
-	json_int_t n;
-
-	if (!v)
-		return 0;
-	path_key(p, base, key);
-	if (!json_is_integer(v))
-		return cfg_err(c, p, "expected an integer from %u to %u, got %s",
-			       min, max, json_kind(v));
-	n = json_integer_value(v);
-	if (n < (json_int_t)min || n > (json_int_t)max)
-		return cfg_err(c, p, "%lld is out of range (%u to %u)",
-			       (long long)n, min, max);
-	*out = (unsigned int)n;
-	return 1;
-}
-
-static int get_size(struct parse_ctx *c, json_t *obj, const char *base,
-		    const char *key, uint64_t *out)
-{
-	json_t *v = json_object_get(obj, key);
-	struct ddvm_err e;
-	char p[PATH_LEN];
-
-	if (!v)
-		return 0;
-	path_key(p, base, key);
-	if (!json_is_string(v))
-		return cfg_err(c, p, "expected a size string such as \"64M\", got %s",
-			       json_kind(v));
-	if (ddvm_parse_size(json_string_value(v), out, &e))
-		return cfg_err(c, p, "%s", e.msg);
-	return 1;
-}
-
-static int parse_enum(struct parse_ctx *c, json_t *obj, const char *base,
-		      const char *key, const char *const *names, size_t n,
-		      unsigned int *out)
-{
-	json_t *v = json_object_get(obj, key);
-	char p[PATH_LEN];
-	char list[128];
-	size_t i, off = 0;
-
-	if (!v)
-		return 0;
-	if (json_is_string(v))
-		for (i = 0; i < n; i++)
-			if (!strcmp(json_string_value(v), names[i])) {
-				*out = (unsigned int)i;
-				return 1;
-			}
-	for (i = 0; i < n; i++)
-		off += snprintf(list + off, sizeof(list) - off, "%s%s", i ? ", " : "", names[i]);
-	path_key(p, base, key);
-	if (!json_is_string(v))
-		return cfg_err(c, p, "expected one of the strings %s, got %s", list, json_kind(v));
-	return cfg_err(c, p, "\"%.32s\" is not one of %s", json_string_value(v), list);
-}
-
-static int parse_disk(struct parse_ctx *c, json_t *obj, const char *path,
+static int parse_disk(struct cfg_ctx *c, json_t *obj, const char *path,
 		      struct ddvm_domain_cfg *d)
 {
 	static const char *const keys[] = { "image", "size", "controller", NULL };
 	struct ddvm_disk_cfg *disk = &d->disk;
-	char p[PATH_LEN];
+	char p[CFG_PATH_LEN];
 	unsigned int ctrl;
 	int ret;
 
-	if ((ret = expect_object(c, obj, path)) || (ret = check_keys(c, obj, path, keys)))
+	if ((ret = cfg_expect_object(c, obj, path)) || (ret = cfg_check_keys(c, obj, path, keys)))
 		return ret;
 	snprintf(disk->image, sizeof(disk->image), "var/%s.img", d->name);
 	disk->size = 0;
 	disk->controller = DDVM_CTRL_VIRTIO_BLK;
-	ret = get_string(c, obj, path, "image", disk->image, sizeof(disk->image));
+	ret = cfg_get_string(c, obj, path, "image", disk->image, sizeof(disk->image));
 	if (ret < 0)
 		return ret;
-	ret = get_size(c, obj, path, "size", &disk->size);
+	ret = cfg_get_size(c, obj, path, "size", &disk->size);
 	if (ret < 0)
 		return ret;
 	if (ret > 0 && (!disk->size || disk->size % 512)) {
-		path_key(p, path, "size");
+		cfg_path_key(p, path, "size");
 		return cfg_err(c, p, "must be a non-zero multiple of 512 bytes (a sector)");
 	}
-	ret = parse_enum(c, obj, path, "controller", controller_names,
-			 sizeof(controller_names) / sizeof(controller_names[0]), &ctrl);
+	ret = cfg_parse_enum(c, obj, path, "controller", controller_names,
+			     sizeof(controller_names) / sizeof(controller_names[0]), &ctrl);
 	if (ret < 0)
 		return ret;
 	if (ret)
@@ -365,14 +159,14 @@ static int parse_disk(struct parse_ctx *c, json_t *obj, const char *path,
 }
 
 /* "mac": a unicast address; 1 when given, 0 when absent. */
-static int get_mac(struct parse_ctx *c, json_t *obj, const char *base, uint8_t mac[6])
+static int get_mac(struct cfg_ctx *c, json_t *obj, const char *base, uint8_t mac[6])
 {
-	char p[PATH_LEN], text[32];
+	char p[CFG_PATH_LEN], text[32];
 	const char *why;
 	int ret;
 
-	ret = get_string(c, obj, base, "mac", text, sizeof(text));
-	path_key(p, base, "mac");
+	ret = cfg_get_string(c, obj, base, "mac", text, sizeof(text));
+	cfg_path_key(p, base, "mac");
 	if (ret == -EINVAL && json_is_string(json_object_get(obj, "mac")))
 		return cfg_err(c, p, "bad MAC address (want six hex pairs with colons, "
 			       "e.g. \"52:54:00:aa:bb:cc\")");
@@ -388,21 +182,21 @@ static int get_mac(struct parse_ctx *c, json_t *obj, const char *base, uint8_t m
 	return 1;
 }
 
-static int parse_channel(struct parse_ctx *c, json_t *obj, const char *path,
+static int parse_channel(struct cfg_ctx *c, json_t *obj, const char *path,
 			 struct ddvm_channel_cfg *ch, enum ddvm_channel_kind kind)
 {
-	static const char *const blk_keys[] = { "name", "size", NULL };
+	static const char *const blk_keys[] = { "name", "size", "offset", "length", NULL };
 	static const char *const net_keys[] = { "name", "mac", "size", NULL };
-	char p[PATH_LEN];
+	char p[CFG_PATH_LEN];
 	char a[24], b[24];
 	int ret;
 
 	memset(ch, 0, sizeof(*ch));
 	ch->kind = kind;
-	if ((ret = expect_object(c, obj, path)) ||
-	    (ret = check_keys(c, obj, path, kind == DDVM_CHANNEL_NET ? net_keys : blk_keys)))
+	if ((ret = cfg_expect_object(c, obj, path)) ||
+	    (ret = cfg_check_keys(c, obj, path, kind == DDVM_CHANNEL_NET ? net_keys : blk_keys)))
 		return ret;
-	ret = get_name(c, obj, path, "name", ch->name, true);
+	ret = cfg_get_name(c, obj, path, "name", ch->name, true);
 	if (ret < 0)
 		return ret;
 	if (kind == DDVM_CHANNEL_NET) {
@@ -413,12 +207,12 @@ static int parse_channel(struct parse_ctx *c, json_t *obj, const char *path,
 	}
 	ch->size = kind == DDVM_CHANNEL_NET ? DDVM_DEFAULT_NET_CHANNEL_SIZE :
 		   DDVM_DEFAULT_CHANNEL_SIZE;
-	ret = get_size(c, obj, path, "size", &ch->size);
+	ret = cfg_get_size(c, obj, path, "size", &ch->size);
 	if (ret < 0)
 		return ret;
 	if (!ddvm_is_pow2(ch->size) || ch->size < DDVM_CHANNEL_MIN ||
 	    ch->size > DDVM_CHANNEL_MAX) {
-		path_key(p, path, "size");
+		cfg_path_key(p, path, "size");
 		return cfg_err(c, p, "must be a power of two from %s to %s",
 			       ddvm_format_size(DDVM_CHANNEL_MIN, a, sizeof(a)),
 			       ddvm_format_size(DDVM_CHANNEL_MAX, b, sizeof(b)));
@@ -427,21 +221,60 @@ static int parse_channel(struct parse_ctx *c, json_t *obj, const char *path,
 }
 
 /*
+ * A disk channel's "offset" and "length": the slice of the disk it
+ * exports (the DD/OS's "DEV@OFFSET+LENGTH").  Multiples of 4 KiB (any
+ * block size divides them), inside the disk when its size is given;
+ * "offset" alone would leave the length to a disk size not known yet.
+ */
+static int parse_slice(struct cfg_ctx *c, json_t *obj, const char *path,
+		       struct ddvm_channel_cfg *ch, uint64_t disk_size)
+{
+	char p[CFG_PATH_LEN], a[24], b[24], e[24];
+	int has_off, has_len;
+
+	has_off = cfg_get_size(c, obj, path, "offset", &ch->offset);
+	if (has_off < 0)
+		return has_off;
+	has_len = cfg_get_size(c, obj, path, "length", &ch->length);
+	if (has_len < 0)
+		return has_len;
+	if (has_off && !has_len) {
+		cfg_path_key(p, path, "length");
+		return cfg_err(c, p, "missing (a slice given by \"offset\" needs its \"length\")");
+	}
+	if (!has_len)
+		return 0;
+	cfg_path_key(p, path, "offset");
+	if (ch->offset % DDVM_SLICE_ALIGN)
+		return cfg_err(c, p, "%llu is not a multiple of %d", (unsigned long long)ch->offset,
+			       DDVM_SLICE_ALIGN);
+	cfg_path_key(p, path, "length");
+	if (!ch->length || ch->length % DDVM_SLICE_ALIGN)
+		return cfg_err(c, p, "must be a non-zero multiple of %d", DDVM_SLICE_ALIGN);
+	if (disk_size && (ch->offset >= disk_size || ch->length > disk_size - ch->offset))
+		return cfg_err(c, p, "the slice %s+%s ends beyond the disk (%s)",
+			       ddvm_format_size(ch->offset, a, sizeof(a)),
+			       ddvm_format_size(ch->length, b, sizeof(b)),
+			       ddvm_format_size(disk_size, e, sizeof(e)));
+	return 0;
+}
+
+/*
  * Append the channels in @arr ("channels" for the disk, "nic.clients" for
  * the NIC) to @d's.  Names are unique across both lists: they are the
  * DOMAIN.NAME the clients ask for.
  */
-static int parse_channels(struct parse_ctx *c, json_t *arr, const char *path,
+static int parse_channels(struct cfg_ctx *c, json_t *arr, const char *path,
 			  struct ddvm_domain_cfg *d, enum ddvm_channel_kind kind)
 {
 	const char *what = kind == DDVM_CHANNEL_NET ? "clients" : "channels";
 	unsigned int base = d->nr_channels;
-	char p[PATH_LEN];
+	char p[CFG_PATH_LEN];
 	size_t i, j, n;
 	int ret;
 
 	if (!json_is_array(arr))
-		return cfg_err(c, path, "expected an array of %s, got %s", what, json_kind(arr));
+		return cfg_err(c, path, "expected an array of %s, got %s", what, cfg_json_kind(arr));
 	n = json_array_size(arr);
 	if (n < 1 || n > DDVM_MAX_CHANNELS - base)
 		return cfg_err(c, path, "has %zu %s (allowed: 1 to %u%s; at most %d channels "
@@ -450,15 +283,17 @@ static int parse_channels(struct parse_ctx *c, json_t *arr, const char *path,
 	for (i = 0; i < n; i++) {
 		struct ddvm_channel_cfg *ch = &d->channels[base + i];
 
-		path_index(p, path, i);
+		cfg_path_index(p, path, i);
 		ret = parse_channel(c, json_array_get(arr, i), p, ch, kind);
+		if (!ret && kind == DDVM_CHANNEL_BLK)
+			ret = parse_slice(c, json_array_get(arr, i), p, ch, d->disk.size);
 		if (ret)
 			return ret;
 		for (j = 0; j < base + i; j++)
 			if (!strcmp(d->channels[j].name, ch->name)) {
-				char q[PATH_LEN];
+				char q[CFG_PATH_LEN];
 
-				path_key(q, p, "name");
+				cfg_path_key(q, p, "name");
 				if (j < base)
 					return cfg_err(c, q, "duplicate channel name \"%s\" (also a "
 						       "channel of the disk)", ch->name);
@@ -484,54 +319,17 @@ static bool valid_netns(const char *s)
 	return true;
 }
 
-/*
- * "IP/PREFIX", IPv4 or IPv6, prefix explicit (ip's default of /32 would
- * leave the namespace without a route to the wire).  @family and @addr
- * receive the parsed address when not NULL.
- */
-static bool valid_address(const char *s, int *family, unsigned char addr[16])
-{
-	char ip[INET6_ADDRSTRLEN + 1];
-	const char *slash = strchr(s, '/');
-	unsigned char buf[16];
-	unsigned long prefix;
-	size_t n;
-	char *end;
-	int fam;
-
-	if (!slash || (n = (size_t)(slash - s)) == 0 || n >= sizeof(ip))
-		return false;
-	memcpy(ip, s, n);
-	ip[n] = '\0';
-	fam = strchr(ip, ':') ? AF_INET6 : AF_INET;
-	if (inet_pton(fam, ip, buf) != 1)
-		return false;
-	if (slash[1] < '0' || slash[1] > '9' || (slash[1] == '0' && slash[2]))
-		return false;
-	errno = 0;
-	prefix = strtoul(slash + 1, &end, 10);
-	if (*end || errno || prefix > (fam == AF_INET ? 32UL : 128UL))
-		return false;
-	if (family)
-		*family = fam;
-	if (addr) {
-		memset(addr, 0, 16);
-		memcpy(addr, buf, fam == AF_INET ? 4 : 16);
-	}
-	return true;
-}
-
-static int parse_wire(struct parse_ctx *c, json_t *obj, const char *path,
+static int parse_wire(struct cfg_ctx *c, json_t *obj, const char *path,
 		      struct ddvm_wire_cfg *w)
 {
 	static const char *const keys[] = { "netns", "address", NULL };
-	char p[PATH_LEN];
+	char p[CFG_PATH_LEN];
 	int ret;
 
-	if ((ret = expect_object(c, obj, path)) || (ret = check_keys(c, obj, path, keys)))
+	if ((ret = cfg_expect_object(c, obj, path)) || (ret = cfg_check_keys(c, obj, path, keys)))
 		return ret;
-	path_key(p, path, "netns");
-	ret = get_string(c, obj, path, "netns", w->netns, sizeof(w->netns));
+	cfg_path_key(p, path, "netns");
+	ret = cfg_get_string(c, obj, path, "netns", w->netns, sizeof(w->netns));
 	if (ret < 0)
 		return ret;
 	if (!ret)
@@ -541,32 +339,32 @@ static int parse_wire(struct parse_ctx *c, json_t *obj, const char *path,
 		return cfg_err(c, p, "bad namespace name \"%s\" (1-%d characters from A-Z, a-z, "
 			       "0-9, _, . and -, not starting with . or -)", w->netns,
 			       DDVM_NETNS_MAX);
-	path_key(p, path, "address");
-	ret = get_string(c, obj, path, "address", w->address, sizeof(w->address));
+	cfg_path_key(p, path, "address");
+	ret = cfg_get_string(c, obj, path, "address", w->address, sizeof(w->address));
 	if (ret < 0)
 		return ret;
-	if (ret && !valid_address(w->address, NULL, NULL))
+	if (ret && !cfg_valid_address(w->address, NULL, NULL))
 		return cfg_err(c, p, "bad address \"%s\" (want IP/PREFIX, e.g. \"10.77.0.1/24\" "
 			       "or \"fd00:77::1/64\")", w->address);
 	return 0;
 }
 
-static int parse_nic(struct parse_ctx *c, json_t *obj, const char *path,
+static int parse_nic(struct cfg_ctx *c, json_t *obj, const char *path,
 		     struct ddvm_domain_cfg *d)
 {
 	static const char *const keys[] = { "model", "mac", "clients", "wire", NULL };
 	struct ddvm_nic_cfg *nic = &d->nic;
 	unsigned int model;
-	char p[PATH_LEN];
+	char p[CFG_PATH_LEN];
 	json_t *v;
 	int ret;
 
-	if ((ret = expect_object(c, obj, path)) || (ret = check_keys(c, obj, path, keys)))
+	if ((ret = cfg_expect_object(c, obj, path)) || (ret = cfg_check_keys(c, obj, path, keys)))
 		return ret;
 	memset(nic, 0, sizeof(*nic));
 	nic->model = DDVM_DEFAULT_NIC_MODEL;
-	ret = parse_enum(c, obj, path, "model", nic_model_names,
-			 sizeof(nic_model_names) / sizeof(nic_model_names[0]), &model);
+	ret = cfg_parse_enum(c, obj, path, "model", nic_model_names,
+			     sizeof(nic_model_names) / sizeof(nic_model_names[0]), &model);
 	if (ret < 0)
 		return ret;
 	if (ret)
@@ -576,7 +374,7 @@ static int parse_nic(struct parse_ctx *c, json_t *obj, const char *path,
 		return ret;
 	nic->mac_given = ret > 0;
 	v = json_object_get(obj, "clients");
-	path_key(p, path, "clients");
+	cfg_path_key(p, path, "clients");
 	if (v) {
 		ret = parse_channels(c, v, p, d, DDVM_CHANNEL_NET);
 		if (ret)
@@ -603,7 +401,7 @@ static int parse_nic(struct parse_ctx *c, json_t *obj, const char *path,
 	}
 	v = json_object_get(obj, "wire");
 	if (v) {
-		path_key(p, path, "wire");
+		cfg_path_key(p, path, "wire");
 		ret = parse_wire(c, v, p, &nic->wire);
 		if (ret)
 			return ret;
@@ -612,34 +410,34 @@ static int parse_nic(struct parse_ctx *c, json_t *obj, const char *path,
 	return 0;
 }
 
-static int parse_restart(struct parse_ctx *c, json_t *obj, const char *path,
+static int parse_restart(struct cfg_ctx *c, json_t *obj, const char *path,
 			 struct ddvm_restart_cfg *r)
 {
 	static const char *const keys[] = {
 		"max_attempts", "window", "backoff_ms", "backoff_max_ms", NULL
 	};
-	char p[PATH_LEN];
+	char p[CFG_PATH_LEN];
 	int ret;
 
-	if ((ret = expect_object(c, obj, path)) || (ret = check_keys(c, obj, path, keys)))
+	if ((ret = cfg_expect_object(c, obj, path)) || (ret = cfg_check_keys(c, obj, path, keys)))
 		return ret;
 	/* a bigger first delay alone raises the default cap with it */
 	if (!json_object_get(obj, "backoff_max_ms"))
 		r->backoff_max_ms = 0;
-	if ((ret = get_uint(c, obj, path, "max_attempts", 0, DDVM_RESTART_ATTEMPTS_MAX,
-			    &r->max_attempts)) < 0 ||
-	    (ret = get_uint(c, obj, path, "window", 1, DDVM_RESTART_WINDOW_MAX,
-			    &r->window)) < 0 ||
-	    (ret = get_uint(c, obj, path, "backoff_ms", 0, DDVM_BACKOFF_MS_MAX,
-			    &r->backoff_ms)) < 0 ||
-	    (ret = get_uint(c, obj, path, "backoff_max_ms", 0, DDVM_BACKOFF_MS_MAX,
-			    &r->backoff_max_ms)) < 0)
+	if ((ret = cfg_get_uint(c, obj, path, "max_attempts", 0, DDVM_RESTART_ATTEMPTS_MAX,
+				&r->max_attempts)) < 0 ||
+	    (ret = cfg_get_uint(c, obj, path, "window", 1, DDVM_RESTART_WINDOW_MAX,
+				&r->window)) < 0 ||
+	    (ret = cfg_get_uint(c, obj, path, "backoff_ms", 0, DDVM_BACKOFF_MS_MAX,
+				&r->backoff_ms)) < 0 ||
+	    (ret = cfg_get_uint(c, obj, path, "backoff_max_ms", 0, DDVM_BACKOFF_MS_MAX,
+				&r->backoff_max_ms)) < 0)
 		return ret;
 	if (!json_object_get(obj, "backoff_max_ms"))
 		r->backoff_max_ms = r->backoff_ms > DDVM_DEFAULT_BACKOFF_MAX_MS ?
 				    r->backoff_ms : DDVM_DEFAULT_BACKOFF_MAX_MS;
 	if (r->backoff_max_ms < r->backoff_ms) {
-		path_key(p, path, "backoff_max_ms");
+		cfg_path_key(p, path, "backoff_max_ms");
 		return cfg_err(c, p, "%u is less than backoff_ms (%u)", r->backoff_max_ms,
 			       r->backoff_ms);
 	}
@@ -668,50 +466,35 @@ static void domain_defaults(struct ddvm_domain_cfg *d, const char *name)
 	d->channels[0].size = DDVM_DEFAULT_CHANNEL_SIZE;
 }
 
-static int parse_domain(struct parse_ctx *c, json_t *obj, const char *path,
+static int parse_domain(struct cfg_ctx *c, json_t *obj, const char *path,
 			struct ddvm_domain_cfg *d)
 {
 	static const char *const keys[] = {
 		"name", "memory", "cpus", "boot_timeout", "boot_retries",
 		"hang_timeout", "restart", "warm_spare", "disk", "channels", "nic", NULL
 	};
-	char p[PATH_LEN];
-	char a[24], b[24];
+	char p[CFG_PATH_LEN];
 	json_t *v;
 	int ret;
 
-	if ((ret = expect_object(c, obj, path)) || (ret = check_keys(c, obj, path, keys)))
+	if ((ret = cfg_expect_object(c, obj, path)) || (ret = cfg_check_keys(c, obj, path, keys)))
 		return ret;
 	domain_defaults(d, "");
-	ret = get_name(c, obj, path, "name", d->name, true);
+	ret = cfg_get_dir_name(c, obj, path, d->name);
 	if (ret < 0)
 		return ret;
-	/* the run directory holds RUN/NAME/ per domain beside RUN/hub/ */
-	if (!strcmp(d->name, "hub")) {
-		path_key(p, path, "name");
-		return cfg_err(c, p, "\"hub\" is reserved (the hub's socket directory)");
-	}
-	ret = get_size(c, obj, path, "memory", &d->memory);
-	if (ret < 0)
-		return ret;
-	if (d->memory < DDVM_MEMORY_MIN || d->memory > DDVM_MEMORY_MAX ||
-	    d->memory % DDVM_MIB) {
-		path_key(p, path, "memory");
-		return cfg_err(c, p, "must be whole MiB from %s to %s",
-			       ddvm_format_size(DDVM_MEMORY_MIN, a, sizeof(a)),
-			       ddvm_format_size(DDVM_MEMORY_MAX, b, sizeof(b)));
-	}
-	if ((ret = get_uint(c, obj, path, "cpus", 1, DDVM_CPUS_MAX, &d->cpus)) < 0 ||
-	    (ret = get_uint(c, obj, path, "boot_timeout", 1, DDVM_BOOT_TIMEOUT_MAX,
-			    &d->boot_timeout)) < 0 ||
-	    (ret = get_uint(c, obj, path, "boot_retries", 0, DDVM_BOOT_RETRIES_MAX,
-			    &d->boot_retries)) < 0 ||
-	    (ret = get_uint(c, obj, path, "hang_timeout", 1, DDVM_HANG_TIMEOUT_MAX,
-			    &d->hang_timeout)) < 0)
+	if ((ret = cfg_get_memory(c, obj, path, &d->memory)) < 0 ||
+	    (ret = cfg_get_uint(c, obj, path, "cpus", 1, DDVM_CPUS_MAX, &d->cpus)) < 0 ||
+	    (ret = cfg_get_uint(c, obj, path, "boot_timeout", 1, DDVM_BOOT_TIMEOUT_MAX,
+				&d->boot_timeout)) < 0 ||
+	    (ret = cfg_get_uint(c, obj, path, "boot_retries", 0, DDVM_BOOT_RETRIES_MAX,
+				&d->boot_retries)) < 0 ||
+	    (ret = cfg_get_uint(c, obj, path, "hang_timeout", 1, DDVM_HANG_TIMEOUT_MAX,
+				&d->hang_timeout)) < 0)
 		return ret;
 	v = json_object_get(obj, "restart");
 	if (v) {
-		path_key(p, path, "restart");
+		cfg_path_key(p, path, "restart");
 		ret = parse_restart(c, v, p, &d->restart);
 		if (ret)
 			return ret;
@@ -725,12 +508,12 @@ static int parse_domain(struct parse_ctx *c, json_t *obj, const char *path,
 			       "a NIC, or both)");
 	v = json_object_get(obj, "disk");
 	if (v) {
-		path_key(p, path, "disk");
+		cfg_path_key(p, path, "disk");
 		ret = parse_disk(c, v, p, d);
 		if (ret)
 			return ret;
 		v = json_object_get(obj, "channels");
-		path_key(p, path, "channels");
+		cfg_path_key(p, path, "channels");
 		if (v) {
 			ret = parse_channels(c, v, p, d, DDVM_CHANNEL_BLK);
 			if (ret)
@@ -739,7 +522,7 @@ static int parse_domain(struct parse_ctx *c, json_t *obj, const char *path,
 			d->nr_channels = 1;	/* the default "c0" of domain_defaults() */
 		}
 	} else if (json_object_get(obj, "channels")) {
-		path_key(p, path, "channels");
+		cfg_path_key(p, path, "channels");
 		return cfg_err(c, p, "are the disk's channels, and this domain has no \"disk\" "
 			       "(a NIC's channels are its \"nic.clients\")");
 	} else {
@@ -750,21 +533,21 @@ static int parse_domain(struct parse_ctx *c, json_t *obj, const char *path,
 	if (v) {
 		/* the tap dd-NAME must fit in IFNAMSIZ */
 		if (strlen(d->name) > DDVM_NIC_DOMAIN_NAME_MAX) {
-			path_key(p, path, "name");
+			cfg_path_key(p, path, "name");
 			return cfg_err(c, p, "\"%s\" is too long for a domain with a NIC (at most "
 				       "%d characters: its tap dd-%s must fit in 15)", d->name,
 				       DDVM_NIC_DOMAIN_NAME_MAX, d->name);
 		}
-		path_key(p, path, "nic");
+		cfg_path_key(p, path, "nic");
 		ret = parse_nic(c, v, p, d);
 		if (ret)
 			return ret;
 	}
 	v = json_object_get(obj, "warm_spare");
 	if (v) {
-		path_key(p, path, "warm_spare");
+		cfg_path_key(p, path, "warm_spare");
 		if (!json_is_boolean(v))
-			return cfg_err(c, p, "expected a boolean, got %s", json_kind(v));
+			return cfg_err(c, p, "expected a boolean, got %s", cfg_json_kind(v));
 		d->warm_spare = json_is_true(v);
 		if (d->warm_spare && d->has_nic)
 			return cfg_err(c, p, "not for a domain with a NIC (its tap dd-%s can have "
@@ -791,10 +574,10 @@ static void mac_path(char *out, const struct ddvm_config *cfg, const struct mac_
 	while (first_net < d->nr_channels && d->channels[first_net].kind != DDVM_CHANNEL_NET)
 		first_net++;
 	if (m->chan < 0)
-		path_mark_cut(out, snprintf(out, PATH_LEN, "domains[%u].nic.mac", m->dom));
+		cfg_path_mark_cut(out, snprintf(out, CFG_PATH_LEN, "domains[%u].nic.mac", m->dom));
 	else
-		path_mark_cut(out, snprintf(out, PATH_LEN, "domains[%u].nic.clients[%u].mac",
-					    m->dom, (unsigned int)m->chan - first_net));
+		cfg_path_mark_cut(out, snprintf(out, CFG_PATH_LEN, "domains[%u].nic.clients[%u].mac",
+						m->dom, (unsigned int)m->chan - first_net));
 }
 
 /* FNV-1a: small, fixed forever (generated MACs must not change between releases). */
@@ -826,11 +609,11 @@ static bool mac_taken(uint8_t *const *taken, size_t n, const uint8_t mac[6])
  * MACs must be unique in the whole config; a generated one that would
  * collide with any other is rehashed until it does not.
  */
-static int assign_macs(struct parse_ctx *c, struct ddvm_config *cfg)
+static int assign_macs(struct cfg_ctx *c, struct ddvm_config *cfg)
 {
 	struct mac_slot slots[DDVM_MAX_DOMAINS * (DDVM_MAX_CHANNELS + 1)];
 	uint8_t *taken[DDVM_MAX_DOMAINS * (DDVM_MAX_CHANNELS + 1)];
-	char p[PATH_LEN], q[PATH_LEN], text[18];
+	char p[CFG_PATH_LEN], q[CFG_PATH_LEN], text[18];
 	size_t n = 0, i, j, done;
 	unsigned int di, ci;
 
@@ -896,11 +679,11 @@ static int assign_macs(struct parse_ctx *c, struct ddvm_config *cfg)
 }
 
 /* Two wires into one namespace with one address would fight over it. */
-static int check_wires(struct parse_ctx *c, const struct ddvm_config *cfg)
+static int check_wires(struct cfg_ctx *c, const struct ddvm_config *cfg)
 {
 	unsigned char a[16], b[16];
 	unsigned int i, j;
-	char p[PATH_LEN];
+	char p[CFG_PATH_LEN];
 	int fa, fb;
 
 	for (i = 0; i < cfg->nr_domains; i++) {
@@ -908,17 +691,17 @@ static int check_wires(struct parse_ctx *c, const struct ddvm_config *cfg)
 
 		if (!cfg->domains[i].has_nic || !wi->address[0])
 			continue;
-		valid_address(wi->address, &fa, a);
+		cfg_valid_address(wi->address, &fa, a);
 		for (j = 0; j < i; j++) {
 			const struct ddvm_wire_cfg *wj = &cfg->domains[j].nic.wire;
 
 			if (!cfg->domains[j].has_nic || !wj->address[0] ||
 			    strcmp(wi->netns, wj->netns))
 				continue;
-			valid_address(wj->address, &fb, b);
+			cfg_valid_address(wj->address, &fb, b);
 			if (fa == fb && !memcmp(a, b, 16)) {
-				path_mark_cut(p, snprintf(p, PATH_LEN, "domains[%u].nic.wire.address",
-							  i));
+				cfg_path_mark_cut(p, snprintf(p, CFG_PATH_LEN, "domains[%u].nic.wire.address",
+							      i));
 				return cfg_err(c, p, "%s is also domains[%u]'s address in "
 					       "namespace %s", wi->address, j, wi->netns);
 			}
@@ -927,15 +710,15 @@ static int check_wires(struct parse_ctx *c, const struct ddvm_config *cfg)
 	return 0;
 }
 
-static int parse_domains(struct parse_ctx *c, json_t *arr, struct ddvm_config *cfg)
+static int parse_domains(struct cfg_ctx *c, json_t *arr, struct ddvm_config *cfg)
 {
-	char p[PATH_LEN], q[PATH_LEN];
+	char p[CFG_PATH_LEN], q[CFG_PATH_LEN];
 	size_t i, j, n;
 	int ret;
 
 	if (!json_is_array(arr))
 		return cfg_err(c, "domains", "expected an array of domains, got %s",
-			       json_kind(arr));
+			       cfg_json_kind(arr));
 	n = json_array_size(arr);
 	if (n < 1 || n > DDVM_MAX_DOMAINS)
 		return cfg_err(c, "domains", "has %zu domains (allowed: 1 to %d)",
@@ -943,20 +726,20 @@ static int parse_domains(struct parse_ctx *c, json_t *arr, struct ddvm_config *c
 	for (i = 0; i < n; i++) {
 		struct ddvm_domain_cfg *d = &cfg->domains[i];
 
-		path_index(p, "domains", i);
+		cfg_path_index(p, "domains", i);
 		ret = parse_domain(c, json_array_get(arr, i), p, d);
 		if (ret)
 			return ret;
 		for (j = 0; j < i; j++) {
 			if (!strcmp(cfg->domains[j].name, d->name)) {
-				path_key(q, p, "name");
+				cfg_path_key(q, p, "name");
 				return cfg_err(c, q, "duplicate domain name \"%s\" (also domains[%zu])",
 					       d->name, j);
 			}
 			/* two VMs writing one image would corrupt it */
 			if (d->has_disk && cfg->domains[j].has_disk &&
 			    !strcmp(cfg->domains[j].disk.image, d->disk.image)) {
-				path_key(q, p, "disk.image");
+				cfg_path_key(q, p, "disk.image");
 				return cfg_err(c, q, "image \"%.256s\" is also used by domains[%zu]",
 					       d->disk.image, j);
 			}
@@ -985,9 +768,9 @@ int ddvm_config_parse(struct ddvm_config *cfg, const char *buf, size_t len,
 		      const char *name, struct ddvm_err *err)
 {
 	static const char *const keys[] = {
-		"run_dir", "kernel", "initrd", "accel", "domains", NULL
+		"run_dir", "kernel", "initrd", "accel", "domains", "vms", NULL
 	};
-	struct parse_ctx c = { .name = name, .err = err };
+	struct cfg_ctx c = { .name = name, .err = err };
 	json_error_t jerr;
 	unsigned int accel;
 	json_t *root, *v;
@@ -1002,14 +785,14 @@ int ddvm_config_parse(struct ddvm_config *cfg, const char *buf, size_t len,
 	if (!root)
 		return ddvm_errf(err, -EINVAL, "%s:%d:%d: %s", name, jerr.line,
 				 jerr.column, jerr.text);
-	if ((ret = expect_object(&c, root, "")) || (ret = check_keys(&c, root, "", keys)))
+	if ((ret = cfg_expect_object(&c, root, "")) || (ret = cfg_check_keys(&c, root, "", keys)))
 		goto out;
-	if ((ret = get_string(&c, root, "", "run_dir", cfg->run_dir, sizeof(cfg->run_dir))) < 0 ||
-	    (ret = get_string(&c, root, "", "kernel", cfg->kernel, sizeof(cfg->kernel))) < 0 ||
-	    (ret = get_string(&c, root, "", "initrd", cfg->initrd, sizeof(cfg->initrd))) < 0)
+	if ((ret = cfg_get_string(&c, root, "", "run_dir", cfg->run_dir, sizeof(cfg->run_dir))) < 0 ||
+	    (ret = cfg_get_string(&c, root, "", "kernel", cfg->kernel, sizeof(cfg->kernel))) < 0 ||
+	    (ret = cfg_get_string(&c, root, "", "initrd", cfg->initrd, sizeof(cfg->initrd))) < 0)
 		goto out;
-	ret = parse_enum(&c, root, "", "accel", accel_names,
-			 sizeof(accel_names) / sizeof(accel_names[0]), &accel);
+	ret = cfg_parse_enum(&c, root, "", "accel", accel_names,
+			     sizeof(accel_names) / sizeof(accel_names[0]), &accel);
 	if (ret < 0)
 		goto out;
 	if (ret)
@@ -1018,6 +801,10 @@ int ddvm_config_parse(struct ddvm_config *cfg, const char *buf, size_t len,
 	v = json_object_get(root, "domains");
 	if (v)
 		ret = parse_domains(&c, v, cfg);
+	/* after the domains: a VM's channels are theirs */
+	v = json_object_get(root, "vms");
+	if (!ret && v)
+		ret = cfg_parse_vms(&c, v, cfg);
 out:
 	json_decref(root);
 	return ret;
@@ -1104,6 +891,14 @@ int ddvm_config_absolutize(struct ddvm_config *cfg, const char *cwd, struct ddvm
 		if (cfg->domains[i].has_disk &&
 		    (ret = absolutize(cfg->domains[i].disk.image, cwd, "image", err)))
 			return ret;
+	for (i = 0; i < cfg->nr_vms; i++) {
+		struct ddvm_vm_cfg *vm = &cfg->vms[i];
+
+		if ((ret = absolutize(vm->kernel, cwd, "kernel", err)) ||
+		    (ret = absolutize(vm->initrd, cwd, "initrd", err)) ||
+		    (vm->run[0] && (ret = absolutize(vm->run, cwd, "run", err))))
+			return ret;
+	}
 	return 0;
 }
 

@@ -33,6 +33,11 @@
 #define DDVM_RESTART_ATTEMPTS_MAX 1000
 #define DDVM_RESTART_WINDOW_MAX	86400
 #define DDVM_BACKOFF_MS_MAX	600000
+#define DDVM_MAX_VMS		16
+#define DDVM_VM_MAX_DISKS	4	/* virtio-blk at PCI slots 0x04..0x07 */
+#define DDVM_VM_MAX_NICS	4	/* virtio-net at PCI slots 0x0a..0x0d */
+#define DDVM_APPEND_MAX		512	/* a client VM's extra kernel arguments */
+#define DDVM_SLICE_ALIGN	4096	/* blk channel slices: offset and length */
 
 enum ddvm_accel_pref {
 	DDVM_ACCEL_PREF_AUTO,	/* KVM where it really works, else TCG */
@@ -71,6 +76,13 @@ struct ddvm_channel_cfg {
 	enum ddvm_channel_kind kind;
 	uint8_t mac[6];			/* net: the client's address (given or generated) */
 	bool mac_given;			/* net: from the config, not generated */
+	/*
+	 * blk: the slice of the disk the channel exports, so several
+	 * clients share one disk without sharing data.  @length 0: the
+	 * whole disk (and @offset 0).  Multiples of DDVM_SLICE_ALIGN.
+	 */
+	uint64_t offset;
+	uint64_t length;
 };
 
 /*
@@ -133,6 +145,44 @@ struct ddvm_domain_cfg {
 	struct ddvm_channel_cfg channels[DDVM_MAX_CHANNELS];
 };
 
+/* How a client VM reaches a channel. */
+enum ddvm_vm_via {
+	DDVM_VIA_NBD,		/* disk: virtio-blk on QEMU's NBD client, bridge "ddvm blk nbd" */
+	DDVM_VIA_STREAM,	/* NIC: virtio-net on a stream netdev, bridge "ddvm net stream" */
+	DDVM_VIA_FRONT,		/* either: the channel's ivshmem device in the VM, ddvm_front.ko */
+};
+
+/* One disk or NIC of a client VM: a channel of a domain, and the path to it. */
+struct ddvm_vm_dev_cfg {
+	char domain[DDVM_NAME_MAX + 1];
+	char channel[DDVM_NAME_MAX + 1];
+	unsigned int dom;		/* index of @domain in ddvm_config.domains */
+	unsigned int chan;		/* index of @channel in that domain's channels */
+	enum ddvm_vm_via via;
+	char address[DDVM_ADDRESS_MAX + 1];	/* NIC: "IP/PREFIX" in the guest, "" none */
+};
+
+/*
+ * A client VM: any kernel with virtio drivers (or a Linux with the
+ * front-end module) whose disks and NICs are channels of driver domains.
+ * The supervisor starts it once those domains serve, and never restarts
+ * it: it is not a driver domain.
+ */
+struct ddvm_vm_cfg {
+	char name[DDVM_NAME_MAX + 1];
+	char kernel[DDVM_PATH_MAX];
+	char initrd[DDVM_PATH_MAX];
+	uint64_t memory;		/* bytes, whole MiB */
+	unsigned int cpus;
+	unsigned int boot_timeout;	/* s from QEMU start to DDVM-READY; 0: not watched */
+	unsigned int nr_disks;
+	struct ddvm_vm_dev_cfg disks[DDVM_VM_MAX_DISKS];
+	unsigned int nr_nics;
+	struct ddvm_vm_dev_cfg nics[DDVM_VM_MAX_NICS];
+	char run[DDVM_PATH_MAX];	/* host script the guest runs at boot (ddvm.cmd); "" none */
+	char append[DDVM_APPEND_MAX];	/* more kernel arguments; "" none */
+};
+
 struct ddvm_config {
 	char source[DDVM_PATH_MAX];	/* file name, or "(built-in defaults)" */
 	char run_dir[DDVM_PATH_MAX];
@@ -141,6 +191,8 @@ struct ddvm_config {
 	enum ddvm_accel_pref accel;
 	unsigned int nr_domains;
 	struct ddvm_domain_cfg domains[DDVM_MAX_DOMAINS];
+	unsigned int nr_vms;
+	struct ddvm_vm_cfg vms[DDVM_MAX_VMS];
 };
 
 /* Defaults for fields a config leaves out. */
@@ -170,6 +222,9 @@ struct ddvm_config {
  * without a config change.
  */
 #define DDVM_DEFAULT_NET_CHANNEL_SIZE	(4ULL << 20)
+#define DDVM_DEFAULT_VM_INITRD		"build/guest/initramfs-bench.cpio"
+#define DDVM_DEFAULT_VM_MEMORY		(384ULL << 20)	/* the bench image needs it */
+#define DDVM_DEFAULT_VM_BOOT_TIMEOUT	60
 /* generated MACs: locally administered unicast, 02:dd + 4 bytes of a hash */
 #define DDVM_MAC_PREFIX0		0x02
 #define DDVM_MAC_PREFIX1		0xdd
@@ -283,6 +338,12 @@ char *ddvm_tap_name(const char *domain, char *buf, size_t len);
  * @a: the preference
  */
 const char *ddvm_accel_pref_name(enum ddvm_accel_pref a);
+
+/**
+ * ddvm_vm_via_name - the config spelling of @v ("nbd", "stream", "front").
+ * @v: the path
+ */
+const char *ddvm_vm_via_name(enum ddvm_vm_via v);
 
 /**
  * ddvm_config_find_domain - the domain called @name, or NULL.

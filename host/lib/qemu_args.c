@@ -54,114 +54,32 @@ char *ddvm_channel_pci_addr(unsigned int index, char *buf, size_t len)
 	return buf;
 }
 
-static int argv_push(struct ddvm_argv *a, char *s)
-{
-	if (!s)
-		return -ENOMEM;
-	if (a->argc + 2 > a->cap) {
-		int cap = a->cap ? a->cap * 2 : 32;
-		char **v = realloc(a->argv, (size_t)cap * sizeof(*v));
-
-		if (!v) {
-			free(s);
-			return -ENOMEM;
-		}
-		a->argv = v;
-		a->cap = cap;
-	}
-	a->argv[a->argc++] = s;
-	a->argv[a->argc] = NULL;
-	return 0;
-}
-
-static int argv_addf(struct ddvm_argv *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int argv_addf(struct ddvm_argv *a, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	return argv_push(a, n < 0 ? NULL : s);
-}
-
-/* Varargs list of plain strings, NULL-terminated. */
-static int argv_add(struct ddvm_argv *a, ...)
-{
-	const char *s;
-	va_list ap;
-	int ret = 0;
-
-	va_start(ap, a);
-	while (!ret && (s = va_arg(ap, const char *)))
-		ret = argv_push(a, strdup(s));
-	va_end(ap);
-	return ret;
-}
-
-void ddvm_argv_free(struct ddvm_argv *a)
-{
-	int i;
-
-	for (i = 0; i < a->argc; i++)
-		free(a->argv[i]);
-	free(a->argv);
-	memset(a, 0, sizeof(*a));
-}
-
-/*
- * A value inside a QEMU option list ("file=X,if=none"): a comma in X must be
- * doubled or QEMU reads it as the next option.  Caller frees.
- */
-static char *opt_escape(const char *s)
-{
-	size_t n = strlen(s), commas = 0, i, j;
-	char *out;
-
-	for (i = 0; i < n; i++)
-		commas += s[i] == ',';
-	out = malloc(n + commas + 1);
-	if (!out)
-		return NULL;
-	for (i = 0, j = 0; i < n; i++) {
-		out[j++] = s[i];
-		if (s[i] == ',')
-			out[j++] = ',';
-	}
-	out[j] = '\0';
-	return out;
-}
-
 static int add_disk(struct ddvm_argv *a, const struct ddvm_domain_cfg *dom)
 {
-	char *img = opt_escape(dom->disk.image);
+	char *img = ddvm_opt_escape(dom->disk.image);
 	int ret;
 
 	if (!img)
 		return -ENOMEM;
 	/* with a warm spare two QEMUs hold the image: the supervisor serialises them */
-	ret = argv_add(a, "-drive", NULL) ||
-	      argv_addf(a, "file=%s,if=none,id=disk,format=raw,cache=writeback%s", img,
+	ret = ddvm_argv_add(a, "-drive", NULL) ||
+	      ddvm_argv_addf(a, "file=%s,if=none,id=disk,format=raw,cache=writeback%s", img,
 			dom->warm_spare ? ",file.locking=off" : "");
 	free(img);
 	if (ret)
 		return -ENOMEM;
 	switch (dom->disk.controller) {
 	case DDVM_CTRL_VIRTIO_BLK:
-		return argv_add(a, "-device", NULL) ||
-		       argv_addf(a, "virtio-blk-pci,drive=disk,addr=0x%x", DDVM_DISK_PCI_SLOT) ?
+		return ddvm_argv_add(a, "-device", NULL) ||
+		       ddvm_argv_addf(a, "virtio-blk-pci,drive=disk,addr=0x%x", DDVM_DISK_PCI_SLOT) ?
 		       -ENOMEM : 0;
 	case DDVM_CTRL_NVME:
-		return argv_add(a, "-device", NULL) ||
-		       argv_addf(a, "nvme,drive=disk,serial=ddvm-%s,addr=0x%x", dom->name,
+		return ddvm_argv_add(a, "-device", NULL) ||
+		       ddvm_argv_addf(a, "nvme,drive=disk,serial=ddvm-%s,addr=0x%x", dom->name,
 				 DDVM_DISK_PCI_SLOT) ? -ENOMEM : 0;
 	case DDVM_CTRL_AHCI:
 		/* q35's built-in ICH9 AHCI at 00:1f.2; its first port is ide.0 */
-		return argv_add(a, "-device", "ide-hd,drive=disk,bus=ide.0", NULL) ? -ENOMEM : 0;
+		return ddvm_argv_add(a, "-device", "ide-hd,drive=disk,bus=ide.0", NULL) ? -ENOMEM : 0;
 	}
 	return -EINVAL;
 }
@@ -175,11 +93,11 @@ static int add_nic(struct ddvm_argv *a, const struct ddvm_domain_cfg *dom)
 {
 	char tap[16], mac[18];
 
-	return argv_add(a, "-netdev", NULL) ||
-	       argv_addf(a, "tap,id=nic,ifname=%s,script=no,downscript=no",
+	return ddvm_argv_add(a, "-netdev", NULL) ||
+	       ddvm_argv_addf(a, "tap,id=nic,ifname=%s,script=no,downscript=no",
 			 ddvm_tap_name(dom->name, tap, sizeof(tap))) ||
-	       argv_add(a, "-device", NULL) ||
-	       argv_addf(a, "%s,netdev=nic,mac=%s,addr=0x%x", ddvm_nic_qemu_device(dom->nic.model),
+	       ddvm_argv_add(a, "-device", NULL) ||
+	       ddvm_argv_addf(a, "%s,netdev=nic,mac=%s,addr=0x%x", ddvm_nic_qemu_device(dom->nic.model),
 			 ddvm_format_mac(dom->nic.mac, mac, sizeof(mac)), DDVM_NIC_PCI_SLOT) ?
 	       -ENOMEM : 0;
 }
@@ -188,7 +106,8 @@ static int add_nic(struct ddvm_argv *a, const struct ddvm_domain_cfg *dom)
 static char *kernel_cmdline(const struct ddvm_domain_cfg *dom, bool spare)
 {
 	const char *dev = ddvm_controller_devpath(dom->disk.controller);
-	char exports[DDVM_MAX_CHANNELS * 48] = "";
+	/* the longest: "0000:00:17.0=blk:/dev/nvme0n1@OFFSET+LENGTH," with 20-digit numbers */
+	char exports[DDVM_MAX_CHANNELS * 80] = "";
 	char devs[64] = "";
 	char pci[16], mac[18];
 	size_t off = 0;
@@ -204,6 +123,11 @@ static char *kernel_cmdline(const struct ddvm_domain_cfg *dom, bool spare)
 						"%s%s=net:" DDVM_NIC_GUEST_IFNAME "@%s",
 						i ? "," : "", pci,
 						ddvm_format_mac(ch->mac, mac, sizeof(mac)));
+		else if (ch->length)
+			off += (size_t)snprintf(exports + off, sizeof(exports) - off,
+						"%s%s=blk:%s@%llu+%llu", i ? "," : "", pci, dev,
+						(unsigned long long)ch->offset,
+						(unsigned long long)ch->length);
 		else
 			off += (size_t)snprintf(exports + off, sizeof(exports) - off,
 						"%s%s=blk:%s", i ? "," : "", pci, dev);
@@ -230,31 +154,21 @@ static char *kernel_cmdline(const struct ddvm_domain_cfg *dom, bool spare)
 	return s;
 }
 
-static int qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
-		     const struct ddvm_domain_cfg *dom, const struct ddvm_accel *accel,
-		     const char *run_dir, bool spare, struct ddvm_err *err)
+int ddvm_qemu_machine_args(struct ddvm_argv *a, const char *name, uint64_t memory,
+			   unsigned int cpus, const struct ddvm_accel *accel, const char *kernel,
+			   const char *initrd, char *cmdline)
 {
-	const char *pfx = spare ? DDVM_SPARE_PREFIX : "";
-	char name[64];
-	struct ddvm_argv a = { 0 };
-	char path[DDVM_SOCK_PATH_MAX];
-	const char *cpu;
-	char *esc;
-	unsigned int i;
+	const char *cpu = accel->kind == DDVM_ACCEL_KVM ? KVM_CPU : TCG_CPU;
 	int ret;
 
-	if (!dom->has_disk && !dom->has_nic)
-		return ddvm_errf(err, -EINVAL, "domain %s: no device to drive", dom->name);
-	cpu = accel->kind == DDVM_ACCEL_KVM ? KVM_CPU : TCG_CPU;
-
-	ret = argv_add(&a, ddvm_qemu_binary(), "-name", dom->name, "-M", "q35",
-		       "-accel", ddvm_accel_qemu_arg(accel), NULL);
+	ret = ddvm_argv_add(a, ddvm_qemu_binary(), "-name", name, "-M", "q35",
+			    "-accel", ddvm_accel_qemu_arg(accel), NULL);
 	if (!ret && cpu)
-		ret = argv_add(&a, "-cpu", cpu, NULL);
+		ret = ddvm_argv_add(a, "-cpu", cpu, NULL);
 	if (!ret)
-		ret = argv_add(&a, "-m", NULL) ||
-		      argv_addf(&a, "%lluM", (unsigned long long)(dom->memory / DDVM_MIB)) ||
-		      argv_add(&a, "-smp", NULL) ||
+		ret = ddvm_argv_add(a, "-m", NULL) ||
+		      ddvm_argv_addf(a, "%lluM", (unsigned long long)(memory / DDVM_MIB)) ||
+		      ddvm_argv_add(a, "-smp", NULL) ||
 		      /*
 		       * Under TCG a guest with one possible CPU runs without
 		       * parallel mode, and TCG then drops its memory barriers.
@@ -263,61 +177,101 @@ static int qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
 		       * hangs seen here).  maxcpus=2 keeps them.
 		       */
 		      (accel->kind == DDVM_ACCEL_KVM ?
-		       argv_addf(&a, "%u", dom->cpus) :
-		       argv_addf(&a, "%u,maxcpus=%u", dom->cpus, dom->cpus < 2 ? 2 : dom->cpus)) ||
-		      argv_add(&a, "-nodefaults", "-no-user-config", "-display", "none",
-			       "-no-reboot", "-kernel", cfg->kernel, "-initrd", cfg->initrd,
-			       "-append", NULL);
-	if (!ret) {
-		char *cmdline = kernel_cmdline(dom, spare);
-
-		ret = argv_push(&a, cmdline);
+		       ddvm_argv_addf(a, "%u", cpus) :
+		       ddvm_argv_addf(a, "%u,maxcpus=%u", cpus, cpus < 2 ? 2 : cpus)) ||
+		      ddvm_argv_add(a, "-nodefaults", "-no-user-config", "-display", "none",
+				    "-no-reboot", "-kernel", kernel, "-initrd", initrd,
+				    "-append", NULL);
+	if (ret) {
+		free(cmdline);
+		return -ENOMEM;
 	}
-	if (!ret)
-		ret = argv_add(&a, "-chardev", "stdio,id=con,signal=off",
-			       "-serial", "chardev:con", NULL);
-	if (ret)
+	return ddvm_argv_push(a, cmdline) ||
+	       ddvm_argv_add(a, "-chardev", "stdio,id=con,signal=off",
+			     "-serial", "chardev:con", NULL) ? -ENOMEM : 0;
+}
+
+int ddvm_qemu_add_qmp(struct ddvm_argv *a, const char *path)
+{
+	char *esc = ddvm_opt_escape(path);
+	int ret;
+
+	ret = !esc || ddvm_argv_add(a, "-qmp", NULL) ||
+	      ddvm_argv_addf(a, "unix:%s,server=on,wait=off", esc);
+	free(esc);
+	return ret ? -ENOMEM : 0;
+}
+
+int ddvm_qemu_add_serial_socket(struct ddvm_argv *a, const char *id, const char *path)
+{
+	char *esc = ddvm_opt_escape(path);
+	int ret;
+
+	ret = !esc || ddvm_argv_add(a, "-chardev", NULL) ||
+	      ddvm_argv_addf(a, "socket,id=%s,path=%s,server=on,wait=off", id, esc) ||
+	      ddvm_argv_add(a, "-serial", NULL) || ddvm_argv_addf(a, "chardev:%s", id);
+	free(esc);
+	return ret ? -ENOMEM : 0;
+}
+
+int ddvm_qemu_add_ivshmem(struct ddvm_argv *a, const char *id, const char *hub_socket,
+			  unsigned int slot)
+{
+	char *esc = ddvm_opt_escape(hub_socket);
+	int ret;
+
+	ret = !esc || ddvm_argv_add(a, "-chardev", NULL) ||
+	      ddvm_argv_addf(a, "socket,path=%s,id=%s", esc, id) ||
+	      ddvm_argv_add(a, "-device", NULL) ||
+	      ddvm_argv_addf(a, "ivshmem-doorbell,chardev=%s,vectors=%d,addr=0x%x", id,
+			     DDVM_CHANNEL_VECTORS, slot);
+	free(esc);
+	return ret ? -ENOMEM : 0;
+}
+
+static int qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
+		     const struct ddvm_domain_cfg *dom, const struct ddvm_accel *accel,
+		     const char *run_dir, bool spare, struct ddvm_err *err)
+{
+	const char *pfx = spare ? DDVM_SPARE_PREFIX : "";
+	char name[64], id[16];
+	struct ddvm_argv a = { 0 };
+	char path[DDVM_SOCK_PATH_MAX];
+	unsigned int i;
+	int ret;
+
+	if (!dom->has_disk && !dom->has_nic)
+		return ddvm_errf(err, -EINVAL, "domain %s: no device to drive", dom->name);
+	if (ddvm_qemu_machine_args(&a, dom->name, dom->memory, dom->cpus, accel, cfg->kernel,
+				   cfg->initrd, kernel_cmdline(dom, spare)))
 		goto out_nomem;
 
 	snprintf(name, sizeof(name), "%s" DDVM_QMP_SOCK, pfx);
 	ret = ddvm_domain_socket_path(path, sizeof(path), run_dir, dom->name, name, err);
 	if (ret)
 		goto out_free;
-	esc = opt_escape(path);
-	ret = !esc || argv_add(&a, "-qmp", NULL) ||
-	      argv_addf(&a, "unix:%s,server=on,wait=off", esc);
-	free(esc);
-	if (ret || argv_add(&a, "-device", "pvpanic-pci", NULL))
+	if (ddvm_qemu_add_qmp(&a, path) || ddvm_argv_add(&a, "-device", "pvpanic-pci", NULL))
 		goto out_nomem;
 	/*
 	 * A watchdog the guest's init pets: a wedged guest kernel is caught
 	 * even with no channel to show a heartbeat.  "pause" freezes it and
 	 * sends QMP WATCHDOG; the supervisor restarts it with that cause.
 	 */
-	if (argv_add(&a, "-device", "i6300esb", "-action", "watchdog=pause", NULL))
+	if (ddvm_argv_add(&a, "-device", "i6300esb", "-action", "watchdog=pause", NULL))
 		goto out_nomem;
 	/* tools get their own QMP socket: the supervisor holds qmp.sock */
 	snprintf(name, sizeof(name), "%s" DDVM_QMP_TOOLS_SOCK, pfx);
 	ret = ddvm_domain_socket_path(path, sizeof(path), run_dir, dom->name, name, err);
 	if (ret)
 		goto out_free;
-	esc = opt_escape(path);
-	ret = !esc || argv_add(&a, "-qmp", NULL) ||
-	      argv_addf(&a, "unix:%s,server=on,wait=off", esc);
-	free(esc);
-	if (ret)
+	if (ddvm_qemu_add_qmp(&a, path))
 		goto out_nomem;
 	/* ttyS1: fault injection lines for the guest's init ("ddvm inject") */
 	snprintf(name, sizeof(name), "%s" DDVM_INJECT_SOCK, pfx);
 	ret = ddvm_domain_socket_path(path, sizeof(path), run_dir, dom->name, name, err);
 	if (ret)
 		goto out_free;
-	esc = opt_escape(path);
-	ret = !esc || argv_add(&a, "-chardev", NULL) ||
-	      argv_addf(&a, "socket,id=inj,path=%s,server=on,wait=off", esc) ||
-	      argv_add(&a, "-serial", "chardev:inj", NULL);
-	free(esc);
-	if (ret)
+	if (ddvm_qemu_add_serial_socket(&a, "inj", path))
 		goto out_nomem;
 
 	if (dom->has_disk) {
@@ -336,14 +290,8 @@ static int qemu_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
 					   dom->channels[i].name, err);
 		if (ret)
 			goto out_free;
-		esc = opt_escape(path);
-		ret = !esc || argv_add(&a, "-chardev", NULL) ||
-		      argv_addf(&a, "socket,path=%s,id=ch%u", esc, i) ||
-		      argv_add(&a, "-device", NULL) ||
-		      argv_addf(&a, "ivshmem-doorbell,chardev=ch%u,vectors=%d,addr=0x%x", i,
-				DDVM_CHANNEL_VECTORS, DDVM_CHANNEL_PCI_SLOT + i);
-		free(esc);
-		if (ret)
+		snprintf(id, sizeof(id), "ch%u", i);
+		if (ddvm_qemu_add_ivshmem(&a, id, path, DDVM_CHANNEL_PCI_SLOT + i))
 			goto out_nomem;
 	}
 	*out = a;
@@ -380,15 +328,15 @@ int ddvm_hub_argv(struct ddvm_argv *out, const struct ddvm_config *cfg, const ch
 	unsigned int i, j;
 	int ret;
 
-	ret = argv_add(&a, exe, "hub", "--ready-fd", NULL) || argv_addf(&a, "%d", ready_fd) ||
-	      argv_add(&a, "--vectors", NULL) || argv_addf(&a, "%d", DDVM_CHANNEL_VECTORS);
+	ret = ddvm_argv_add(&a, exe, "hub", "--ready-fd", NULL) || ddvm_argv_addf(&a, "%d", ready_fd) ||
+	      ddvm_argv_add(&a, "--vectors", NULL) || ddvm_argv_addf(&a, "%d", DDVM_CHANNEL_VECTORS);
 	for (i = 0; !ret && i < cfg->nr_domains; i++)
 		if (cfg->domains[i].warm_spare) {
 			/* server, client, and the spare waiting to be the next server */
-			ret = argv_add(&a, "--max-peers", "3", NULL);
+			ret = ddvm_argv_add(&a, "--max-peers", "3", NULL);
 			break;
 		}
-	ret = ret || argv_addf(&a, "%s/" DDVM_HUB_DIR, run_dir);
+	ret = ret || ddvm_argv_addf(&a, "%s/" DDVM_HUB_DIR, run_dir);
 	if (ret)
 		goto out_nomem;
 	for (i = 0; i < cfg->nr_domains; i++) {
@@ -402,9 +350,9 @@ int ddvm_hub_argv(struct ddvm_argv *out, const struct ddvm_config *cfg, const ch
 				goto out_free;
 			ddvm_format_size(d->channels[j].size, size, sizeof(size));
 			if (region_fds ?
-			    argv_addf(&a, "%s.%s=%s@fd:%d", d->name, d->channels[j].name, size,
+			    ddvm_argv_addf(&a, "%s.%s=%s@fd:%d", d->name, d->channels[j].name, size,
 				      region_fds[i][j]) :
-			    argv_addf(&a, "%s.%s=%s", d->name, d->channels[j].name, size))
+			    ddvm_argv_addf(&a, "%s.%s=%s", d->name, d->channels[j].name, size))
 				goto out_nomem;
 		}
 	}
@@ -416,46 +364,6 @@ out_nomem:
 out_free:
 	ddvm_argv_free(&a);
 	return ret;
-}
-
-char *ddvm_argv_format(const struct ddvm_argv *a, char *buf, size_t len)
-{
-	size_t n = 0;
-	char *s = NULL;
-	const char *p;
-	FILE *f;
-	int i;
-
-	if (!len)
-		return buf;
-	buf[0] = '\0';
-	f = open_memstream(&s, &n);
-	if (!f)
-		return buf;
-	for (i = 0; i < a->argc; i++) {
-		p = a->argv[i];
-		if (i)
-			fputc(' ', f);
-		if (*p && !strpbrk(p, " \t\n'\"\\$`*?[]{}()<>|&;#~")) {
-			fputs(p, f);
-			continue;
-		}
-		fputc('\'', f);
-		for (; *p; p++) {
-			if (*p == '\'')
-				fputs("'\\''", f);
-			else
-				fputc(*p, f);
-		}
-		fputc('\'', f);
-	}
-	if (fclose(f) == 0 && s) {
-		snprintf(buf, len, "%s", s);
-		if (n >= len && len > 4)
-			memcpy(buf + len - 4, "...", 4);
-	}
-	free(s);
-	return buf;
 }
 
 const char *ddvm_qemu_binary(void)

@@ -16,8 +16,10 @@
 #define DDVM_QEMU_ARGS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "accel.h"
+#include "argv.h"
 #include "config.h"
 #include "err.h"
 
@@ -35,13 +37,6 @@ const char *ddvm_qemu_binary(void);
 /* the guest console line that says the DD/OS serves, and the failure prefix */
 #define DDVM_READY_LINE		"DDVM-READY"
 #define DDVM_FAIL_PREFIX	"DDVM-FAIL:"
-
-/* A NULL-terminated argument vector; every string is owned by it. */
-struct ddvm_argv {
-	int argc;
-	char **argv;
-	int cap;
-};
 
 /**
  * ddvm_qemu_argv - the QEMU command line of driver domain @dom.
@@ -92,28 +87,50 @@ int ddvm_hub_argv(struct ddvm_argv *out, const struct ddvm_config *cfg, const ch
 		  const char *run_dir, struct ddvm_err *err);
 
 /**
+ * ddvm_qemu_machine_args - the start every VM's QEMU command line shares:
+ *	the binary, q35, the accelerator (and -cpu), memory, -smp (maxcpus
+ *	>= 2 under TCG, see qemu_args.c), no default devices, no display, no
+ *	reboot, the kernel, initrd and command line, and the console (ttyS0)
+ *	on QEMU's stdout.
+ * @a:       the vector to append to
+ * @name:    the VM's name (-name)
+ * @memory:  bytes, whole MiB
+ * @cpus:    vCPUs
+ * @accel:   the accelerator chosen for this host
+ * @kernel:  the kernel image
+ * @initrd:  the initramfs
+ * @cmdline: the kernel command line, malloc'd; the vector takes it (NULL:
+ *	     an allocation that failed)
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int ddvm_qemu_machine_args(struct ddvm_argv *a, const char *name, uint64_t memory,
+			   unsigned int cpus, const struct ddvm_accel *accel, const char *kernel,
+			   const char *initrd, char *cmdline);
+
+/* "-qmp unix:PATH,server=on,wait=off".  Return: 0 or -ENOMEM. */
+int ddvm_qemu_add_qmp(struct ddvm_argv *a, const char *path);
+
+/*
+ * The next serial port (ttyS1 after the console) as a unix socket QEMU
+ * listens on at @path, chardev @id.  Return: 0 or -ENOMEM.
+ */
+int ddvm_qemu_add_serial_socket(struct ddvm_argv *a, const char *id, const char *path);
+
+/*
+ * An ivshmem-doorbell device at PCI slot @slot (function 0, bus 0) joined
+ * to the hub socket @hub_socket of a channel, chardev @id.  Return: 0 or
+ * -ENOMEM.
+ */
+int ddvm_qemu_add_ivshmem(struct ddvm_argv *a, const char *id, const char *hub_socket,
+			  unsigned int slot);
+
+/**
  * ddvm_nic_qemu_device - QEMU's device for NIC model @m: "e1000",
  *	"e1000e", "virtio-net-pci" or "rtl8139".
  * @m: the model
  */
 const char *ddvm_nic_qemu_device(enum ddvm_nic_model m);
-
-/**
- * ddvm_argv_free - free @a's strings and array; @a may be zeroed or
- *	half-built.
- * @a: the vector
- */
-void ddvm_argv_free(struct ddvm_argv *a);
-
-/**
- * ddvm_argv_format - @a as one shell-quoted line, for logs.
- * @a:   the vector
- * @buf: where to write (truncated with "..." when too small)
- * @len: size of @buf
- *
- * Return: @buf.
- */
-char *ddvm_argv_format(const struct ddvm_argv *a, char *buf, size_t len);
 
 /**
  * ddvm_controller_devpath - the guest's block device for controller @c:

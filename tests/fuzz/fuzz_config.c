@@ -9,6 +9,45 @@
 
 static struct ddvm_config cfg;
 
+/* A VM's device names a channel of the right kind that no other device uses. */
+static void check_vm_dev(const struct ddvm_vm_dev_cfg *v, enum ddvm_channel_kind kind)
+{
+	const struct ddvm_domain_cfg *d;
+	unsigned int i, j;
+
+	if (v->dom >= cfg.nr_domains)
+		abort();
+	d = &cfg.domains[v->dom];
+	if (v->chan >= d->nr_channels || d->channels[v->chan].kind != kind ||
+	    strcmp(d->name, v->domain) || strcmp(d->channels[v->chan].name, v->channel))
+		abort();
+	if (kind == DDVM_CHANNEL_NET ? v->via == DDVM_VIA_NBD : v->via == DDVM_VIA_STREAM)
+		abort();
+	for (i = 0; i < cfg.nr_vms; i++)
+		for (j = 0; j < cfg.vms[i].nr_disks + cfg.vms[i].nr_nics; j++) {
+			const struct ddvm_vm_dev_cfg *o = j < cfg.vms[i].nr_disks ?
+				&cfg.vms[i].disks[j] : &cfg.vms[i].nics[j - cfg.vms[i].nr_disks];
+
+			if (o != v && o->dom == v->dom && o->chan == v->chan)
+				abort();
+		}
+}
+
+static void check_vm(const struct ddvm_vm_cfg *vm)
+{
+	unsigned int i;
+
+	if (!ddvm_valid_name(vm->name) || ddvm_config_find_domain(&cfg, vm->name) ||
+	    vm->nr_disks > DDVM_VM_MAX_DISKS || vm->nr_nics > DDVM_VM_MAX_NICS ||
+	    vm->memory < DDVM_MEMORY_MIN || vm->memory > DDVM_MEMORY_MAX || !vm->kernel[0] ||
+	    !vm->initrd[0] || !memchr(vm->append, '\0', sizeof(vm->append)))
+		abort();
+	for (i = 0; i < vm->nr_disks; i++)
+		check_vm_dev(&vm->disks[i], DDVM_CHANNEL_BLK);
+	for (i = 0; i < vm->nr_nics; i++)
+		check_vm_dev(&vm->nics[i], DDVM_CHANNEL_NET);
+}
+
 /* What every accepted config must satisfy; abort() makes libFuzzer report it. */
 static void check_invariants(void)
 {
@@ -30,7 +69,9 @@ static void check_invariants(void)
 			abort();
 		if (d->disk.controller > DDVM_CTRL_AHCI || d->disk.size % 512)
 			abort();
-		if (!memchr(d->disk.image, '\0', sizeof(d->disk.image)) || !d->disk.image[0])
+		/* a NIC-only domain has no image at all */
+		if (!memchr(d->disk.image, '\0', sizeof(d->disk.image)) ||
+		    !d->disk.image[0] != !d->has_disk)
 			abort();
 		for (j = 0; j < d->nr_channels; j++) {
 			const struct ddvm_channel_cfg *c = &d->channels[j];
@@ -45,11 +86,20 @@ static void check_invariants(void)
 				abort();
 			if (c->kind == DDVM_CHANNEL_BLK && !d->has_disk)
 				abort();
+			/* a slice: aligned, inside a disk of known size */
+			if (c->offset % DDVM_SLICE_ALIGN || c->length % DDVM_SLICE_ALIGN ||
+			    (c->offset && !c->length) ||
+			    (d->disk.size && c->length && c->offset + c->length > d->disk.size))
+				abort();
 		}
 		for (j = 0; j < i; j++)
 			if (!strcmp(cfg.domains[j].name, d->name))
 				abort();
 	}
+	if (cfg.nr_vms > DDVM_MAX_VMS)
+		abort();
+	for (i = 0; i < cfg.nr_vms; i++)
+		check_vm(&cfg.vms[i]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -146,6 +146,10 @@ static void test_example_configs_load(void **state)
 	assert_false(cfg.domains[0].has_disk);
 	assert_int_equal(cfg.domains[0].nr_channels, 2);
 	assert_string_equal(cfg.domains[0].nic.wire.netns, "ddvm-remote");
+	if (ddvm_config_load(&cfg, "configs/clients.json", &err))
+		fail_msg("%s (run from the repository root)", err.msg);
+	assert_int_equal(cfg.nr_vms, 2);
+	assert_int_equal(cfg.domains[0].channels[1].offset, 128ULL << 20);
 }
 
 static void test_syntax_errors(void **state)
@@ -537,6 +541,169 @@ static void test_absolutize(void **state)
 	assert_string_equal(cfg.initrd, "/home/u/build/guest/initramfs.cpio");
 	assert_string_equal(cfg.domains[0].disk.image, "/home/u/var/a.img");
 	assert_string_equal(cfg.domains[1].disk.image, "/abs/b.img");
+
+	assert_int_equal(parse("{\"domains\":[{\"name\":\"a\",\"disk\":{}}],\"vms\":[{\"name\":"
+			       "\"v\",\"run\":\"t.sh\",\"initrd\":\"/i.cpio\"}]}", &err), 0);
+	assert_int_equal(ddvm_config_absolutize(&cfg, "/home/u", &err), 0);
+	assert_string_equal(cfg.vms[0].kernel, "/home/u/var/guest/vmlinux");
+	assert_string_equal(cfg.vms[0].initrd, "/i.cpio");
+	assert_string_equal(cfg.vms[0].run, "/home/u/t.sh");
+}
+
+/* A disk DD/OS with two slices, a NIC DD/OS with two clients, two VMs. */
+#define VM_DOMAINS \
+	"\"domains\":[{\"name\":\"disk0\",\"disk\":{\"size\":\"256M\"},\"channels\":[" \
+	"{\"name\":\"c0\",\"offset\":\"0\",\"length\":\"128M\"}," \
+	"{\"name\":\"c1\",\"offset\":\"128M\",\"length\":\"128M\"},{\"name\":\"c2\"}]}," \
+	"{\"name\":\"net0\",\"nic\":{\"clients\":[{\"name\":\"c0\"},{\"name\":\"c1\"}]}}]"
+#define VMS(body) "{" VM_DOMAINS ",\"vms\":[" body "]}"
+
+static void test_vms(void **state)
+{
+	const struct ddvm_vm_cfg *v;
+	struct ddvm_err err;
+
+	if (parse("{\"kernel\":\"k\"," VM_DOMAINS ",\"vms\":["
+		  "{\"name\":\"vm0\",\"disks\":[{\"channel\":\"disk0.c0\"}],"
+		  "\"nics\":[{\"channel\":\"net0.c1\",\"address\":\"10.77.0.11/24\"}]},"
+		  "{\"name\":\"vm1\",\"kernel\":\"k2\",\"initrd\":\"i2\",\"memory\":\"512M\","
+		  "\"cpus\":2,\"boot_timeout\":0,\"run\":\"s.sh\",\"append\":\"quiet x=1\","
+		  "\"disks\":[{\"channel\":\"disk0.c1\",\"via\":\"front\"},"
+		  "{\"channel\":\"disk0.c2\",\"via\":\"nbd\"}],"
+		  "\"nics\":[{\"channel\":\"net0.c0\",\"via\":\"front\"}]}]}", &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(cfg.nr_vms, 2);
+	v = &cfg.vms[0];
+	assert_string_equal(v->name, "vm0");
+	assert_string_equal(v->kernel, "k");		/* the config's kernel */
+	assert_string_equal(v->initrd, DDVM_DEFAULT_VM_INITRD);
+	assert_int_equal(v->memory, DDVM_DEFAULT_VM_MEMORY);
+	assert_int_equal(v->cpus, 1);
+	assert_int_equal(v->boot_timeout, DDVM_DEFAULT_VM_BOOT_TIMEOUT);
+	assert_string_equal(v->run, "");
+	assert_string_equal(v->append, "");
+	assert_int_equal(v->nr_disks, 1);
+	assert_string_equal(v->disks[0].domain, "disk0");
+	assert_string_equal(v->disks[0].channel, "c0");
+	assert_int_equal(v->disks[0].dom, 0);
+	assert_int_equal(v->disks[0].chan, 0);
+	assert_int_equal(v->disks[0].via, DDVM_VIA_NBD);	/* the stock-kernel path */
+	assert_int_equal(v->nr_nics, 1);
+	assert_int_equal(v->nics[0].dom, 1);
+	assert_int_equal(v->nics[0].chan, 1);
+	assert_int_equal(v->nics[0].via, DDVM_VIA_STREAM);
+	assert_string_equal(v->nics[0].address, "10.77.0.11/24");
+	v = &cfg.vms[1];
+	assert_string_equal(v->kernel, "k2");
+	assert_string_equal(v->initrd, "i2");
+	assert_int_equal(v->memory, 512ULL << 20);
+	assert_int_equal(v->cpus, 2);
+	assert_int_equal(v->boot_timeout, 0);
+	assert_string_equal(v->run, "s.sh");
+	assert_string_equal(v->append, "quiet x=1");
+	assert_int_equal(v->nr_disks, 2);
+	assert_int_equal(v->disks[0].via, DDVM_VIA_FRONT);
+	assert_int_equal(v->disks[1].chan, 2);
+	assert_int_equal(v->nics[0].via, DDVM_VIA_FRONT);
+	assert_string_equal(v->nics[0].address, "");
+	assert_string_equal(ddvm_vm_via_name(DDVM_VIA_STREAM), "stream");
+
+	/* no "vms": none; an empty list is fine too */
+	assert_int_equal(parse("{}", &err), 0);
+	assert_int_equal(cfg.nr_vms, 0);
+	assert_int_equal(parse(VMS(""), &err), 0);
+	assert_int_equal(cfg.nr_vms, 0);
+	/* a VM of the default domain */
+	assert_int_equal(parse("{\"vms\":[{\"name\":\"v\",\"disks\":[{\"channel\":\"disk0.c0\"}]}]}",
+			       &err), 0);
+	assert_int_equal(cfg.vms[0].disks[0].dom, 0);
+}
+
+static void test_vm_errors(void **state)
+{
+	expect_error("{\"vms\":{}}", "vms", "expected an array", NULL);
+	expect_error(VMS("{\"name\":\"v\",\"disk\":[]}"), "vms[0]", "unknown key \"disk\"",
+		     "disks", NULL);
+	expect_error(VMS("{\"disks\":[]}"), "vms[0].name", "missing", NULL);
+	expect_error(VMS("{\"name\":\"hub\"}"), "vms[0].name", "reserved", NULL);
+	expect_error(VMS("{\"name\":\"net0\"}"), "vms[0].name", "domains[1]", "unique", NULL);
+	expect_error(VMS("{\"name\":\"a\"},{\"name\":\"a\"}"), "vms[1].name", "duplicate",
+		     "vms[0]", NULL);
+	expect_error(VMS("{\"name\":\"v\",\"memory\":\"100K\"}"), "vms[0].memory", "whole MiB",
+		     NULL);
+	expect_error(VMS("{\"name\":\"v\",\"cpus\":0}"), "vms[0].cpus", "out of range", NULL);
+	expect_error(VMS("{\"name\":\"v\",\"append\":\"a\\nb\"}"), "vms[0].append",
+		     "control character", NULL);
+	expect_error(VMS("{\"name\":\"v\",\"disks\":{}}"), "vms[0].disks", "expected an array",
+		     NULL);
+	expect_error(VMS("{\"name\":\"v\",\"disks\":[{}]}"), "vms[0].disks[0].channel", "missing",
+		     NULL);
+	expect_error(VMS("{\"name\":\"v\",\"disks\":[{\"channel\":\"disk0\"}]}"),
+		     "vms[0].disks[0].channel", "DOMAIN.CHANNEL", NULL);
+	expect_error(VMS("{\"name\":\"v\",\"disks\":[{\"channel\":\"disk9.c0\"}]}"),
+		     "vms[0].disks[0].channel", "no domain \"disk9\"", NULL);
+	expect_error(VMS("{\"name\":\"v\",\"disks\":[{\"channel\":\"disk0.c7\"}]}"),
+		     "vms[0].disks[0].channel", "no channel \"c7\"", "disk0.c0, disk0.c1, disk0.c2",
+		     NULL);
+	expect_error(VMS("{\"name\":\"v\",\"disks\":[{\"channel\":\"net0.c0\"}]}"),
+		     "vms[0].disks[0].channel", "net0.c0 is a net channel", "needs a blk", NULL);
+	expect_error(VMS("{\"name\":\"v\",\"nics\":[{\"channel\":\"disk0.c0\"}]}"),
+		     "vms[0].nics[0].channel", "is a blk channel", "needs a net", NULL);
+	expect_error(VMS("{\"name\":\"v\",\"disks\":[{\"channel\":\"disk0.c0\",\"via\":\"stream\"}]}"),
+		     "vms[0].disks[0].via", "nbd, front", NULL);
+	expect_error(VMS("{\"name\":\"v\",\"nics\":[{\"channel\":\"net0.c0\",\"via\":\"nbd\"}]}"),
+		     "vms[0].nics[0].via", "stream, front", NULL);
+	expect_error(VMS("{\"name\":\"v\",\"disks\":[{\"channel\":\"disk0.c0\",\"address\":\"x\"}]}"),
+		     "vms[0].disks[0]", "unknown key \"address\"", NULL);
+	expect_error(VMS("{\"name\":\"v\",\"nics\":[{\"channel\":\"net0.c0\",\"address\":\"10.0.0.1\"}]}"),
+		     "vms[0].nics[0].address", "IP/PREFIX", NULL);
+	expect_error(VMS("{\"name\":\"v\",\"disks\":[{\"channel\":\"disk0.c0\"},"
+			 "{\"channel\":\"disk0.c1\"},{\"channel\":\"disk0.c2\"},{\"channel\":\"disk0.c0\"},"
+			 "{\"channel\":\"disk0.c1\"}]}"), "vms[0].disks", "at most 4", NULL);
+	/* a channel has one client: within a VM and across VMs */
+	expect_error(VMS("{\"name\":\"v\",\"disks\":[{\"channel\":\"disk0.c0\"},"
+			 "{\"channel\":\"disk0.c0\",\"via\":\"front\"}]}"),
+		     "vms[0].disks[1]", "disk0.c0 is also vms[0].disks[0]'s", NULL);
+	expect_error(VMS("{\"name\":\"a\",\"nics\":[{\"channel\":\"net0.c1\"}]},"
+			 "{\"name\":\"b\",\"disks\":[{\"channel\":\"disk0.c1\"}],"
+			 "\"nics\":[{\"channel\":\"net0.c1\"}]}"),
+		     "vms[1].nics[0]", "net0.c1 is also vms[0].nics[0]'s", "one client", NULL);
+}
+
+static void test_slices(void **state)
+{
+	struct ddvm_err err;
+
+	if (parse(VMS(""), &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(cfg.domains[0].channels[0].offset, 0);
+	assert_int_equal(cfg.domains[0].channels[0].length, 128ULL << 20);
+	assert_int_equal(cfg.domains[0].channels[1].offset, 128ULL << 20);
+	assert_int_equal(cfg.domains[0].channels[1].length, 128ULL << 20);
+	assert_int_equal(cfg.domains[0].channels[2].length, 0);	/* the whole disk */
+	/* length alone: from the start; a disk of unknown size takes any slice */
+	assert_int_equal(parse(D(",\"channels\":[{\"name\":\"c\",\"length\":\"1G\"}]"), &err), 0);
+	assert_int_equal(cfg.domains[0].channels[0].length, 1ULL << 30);
+	assert_int_equal(cfg.domains[0].channels[0].offset, 0);
+
+	expect_error(D(",\"channels\":[{\"name\":\"c\",\"offset\":\"4K\"}]"),
+		     "domains[0].channels[0].length", "missing", NULL);
+	expect_error(D(",\"channels\":[{\"name\":\"c\",\"offset\":\"512\",\"length\":\"4K\"}]"),
+		     "domains[0].channels[0].offset", "multiple of 4096", NULL);
+	expect_error(D(",\"channels\":[{\"name\":\"c\",\"length\":\"6K\"}]"),
+		     "domains[0].channels[0].length", "multiple of 4096", NULL);
+	expect_error(D(",\"channels\":[{\"name\":\"c\",\"length\":\"0\"}]"),
+		     "domains[0].channels[0].length", "non-zero", NULL);
+	expect_error("{\"domains\":[{\"name\":\"d\",\"disk\":{\"size\":\"256M\"},\"channels\":["
+		     "{\"name\":\"c\",\"offset\":\"192M\",\"length\":\"128M\"}]}]}",
+		     "domains[0].channels[0].length", "beyond the disk", "256M", NULL);
+	expect_error("{\"domains\":[{\"name\":\"d\",\"disk\":{\"size\":\"256M\"},\"channels\":["
+		     "{\"name\":\"c\",\"offset\":\"256M\",\"length\":\"4K\"}]}]}",
+		     "domains[0].channels[0].length", "beyond the disk", NULL);
+	/* NIC clients are not slices */
+	expect_error("{\"domains\":[{\"name\":\"n\",\"nic\":{\"clients\":[{\"name\":\"c\","
+		     "\"length\":\"4K\"}]}}]}", "domains[0].nic.clients[0]", "unknown key \"length\"",
+		     NULL);
 }
 
 static void test_units(void **state)
@@ -583,6 +750,9 @@ int main(void)
 		cmocka_unit_test(test_mac_helpers),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_absolutize),
+		cmocka_unit_test(test_vms),
+		cmocka_unit_test(test_vm_errors),
+		cmocka_unit_test(test_slices),
 		cmocka_unit_test(test_units),
 	};
 

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "accel.h"
+#include "argvtest.h"
 #include "config.h"
 #include "qemu_args.h"
 
@@ -36,38 +37,6 @@ static void build(struct ddvm_argv *a, unsigned int dom, const struct ddvm_accel
 		fail_msg("%s", err.msg);
 	assert_non_null(a->argv);
 	assert_null(a->argv[a->argc]);
-}
-
-/* Index of the first @opt, or -1. */
-static int find(const struct ddvm_argv *a, const char *opt)
-{
-	int i;
-
-	for (i = 0; i < a->argc; i++)
-		if (!strcmp(a->argv[i], opt))
-			return i;
-	return -1;
-}
-
-/* The value after the first @opt. */
-static const char *value(const struct ddvm_argv *a, const char *opt)
-{
-	int i = find(a, opt);
-
-	if (i < 0 || i + 1 >= a->argc)
-		fail_msg("no %s in argv", opt);
-	return a->argv[i + 1];
-}
-
-/* Whether "@opt @val" appears as a pair. */
-static bool has_pair(const struct ddvm_argv *a, const char *opt, const char *val)
-{
-	int i;
-
-	for (i = 0; i + 1 < a->argc; i++)
-		if (!strcmp(a->argv[i], opt) && !strcmp(a->argv[i + 1], val))
-			return true;
-	return false;
 }
 
 static void test_default_virtio_blk_exact(void **state)
@@ -104,7 +73,7 @@ static void test_default_virtio_blk_exact(void **state)
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (strcmp(a.argv[i], want[i]))
 			fail_msg("argv[%zu] = \"%s\", want \"%s\"", i, a.argv[i], want[i]);
-	assert_string_equal(value(&a, "-accel"), ddvm_accel_qemu_arg(&tcg));
+	assert_string_equal(argvt_value(&a, "-accel"), ddvm_accel_qemu_arg(&tcg));
 	ddvm_argv_free(&a);
 	assert_int_equal(a.argc, 0);
 }
@@ -116,14 +85,30 @@ static void test_nvme(void **state)
 	load("{\"domains\":[{\"name\":\"n1\",\"memory\":\"128M\",\"cpus\":2,"
 	     "\"disk\":{\"controller\":\"nvme\"}}]}");
 	build(&a, 0, &tcg);
-	assert_true(has_pair(&a, "-device", "nvme,drive=disk,serial=ddvm-n1,addr=0x8"));
-	assert_false(has_pair(&a, "-device", "virtio-blk-pci,drive=disk,addr=0x8"));
-	assert_string_equal(value(&a, "-m"), "128M");
-	assert_string_equal(value(&a, "-smp"), "2,maxcpus=2");
-	assert_non_null(strstr(value(&a, "-append"), " ddvm.disk=nvme "));
-	assert_non_null(strstr(value(&a, "-append"), "ddvm.exports=0000:00:10.0=blk:/dev/nvme0n1"));
-	assert_string_equal(value(&a, "-drive"),
+	assert_true(argvt_has_pair(&a, "-device", "nvme,drive=disk,serial=ddvm-n1,addr=0x8"));
+	assert_false(argvt_has_pair(&a, "-device", "virtio-blk-pci,drive=disk,addr=0x8"));
+	assert_string_equal(argvt_value(&a, "-m"), "128M");
+	assert_string_equal(argvt_value(&a, "-smp"), "2,maxcpus=2");
+	assert_non_null(strstr(argvt_value(&a, "-append"), " ddvm.disk=nvme "));
+	assert_non_null(strstr(argvt_value(&a, "-append"), "ddvm.exports=0000:00:10.0=blk:/dev/nvme0n1"));
+	assert_string_equal(argvt_value(&a, "-drive"),
 			    "file=/w/var/n1.img,if=none,id=disk,format=raw,cache=writeback");
+	ddvm_argv_free(&a);
+}
+
+/* Channel slices (several clients of one disk): DEV@OFFSET+LENGTH in bytes. */
+static void test_slice_exports(void **state)
+{
+	struct ddvm_argv a;
+
+	load("{\"domains\":[{\"name\":\"d\",\"disk\":{\"size\":\"256M\"},\"channels\":["
+	     "{\"name\":\"c0\",\"length\":\"128M\"},"
+	     "{\"name\":\"c1\",\"offset\":\"128M\",\"length\":\"128M\"},{\"name\":\"c2\"}]}]}");
+	build(&a, 0, &tcg);
+	assert_non_null(strstr(argvt_value(&a, "-append"),
+			       " ddvm.exports=0000:00:10.0=blk:/dev/vda@0+134217728,"
+			       "0000:00:11.0=blk:/dev/vda@134217728+134217728,"
+			       "0000:00:12.0=blk:/dev/vda"));
 	ddvm_argv_free(&a);
 }
 
@@ -134,11 +119,11 @@ static void test_ahci(void **state)
 	load("{\"domains\":[{\"name\":\"s\",\"disk\":{\"controller\":\"ahci\"}}]}");
 	build(&a, 0, &tcg);
 	/* q35's own AHCI: no controller device, just the disk on its first port */
-	assert_true(has_pair(&a, "-device", "ide-hd,drive=disk,bus=ide.0"));
-	assert_false(has_pair(&a, "-device", "nvme,drive=disk,serial=ddvm-s,addr=0x8"));
-	assert_non_null(strstr(value(&a, "-append"), " ddvm.disk=ahci "));
-	assert_non_null(strstr(value(&a, "-append"), "=blk:/dev/sda"));
-	assert_string_equal(value(&a, "-M"), "q35");
+	assert_true(argvt_has_pair(&a, "-device", "ide-hd,drive=disk,bus=ide.0"));
+	assert_false(argvt_has_pair(&a, "-device", "nvme,drive=disk,serial=ddvm-s,addr=0x8"));
+	assert_non_null(strstr(argvt_value(&a, "-append"), " ddvm.disk=ahci "));
+	assert_non_null(strstr(argvt_value(&a, "-append"), "=blk:/dev/sda"));
+	assert_string_equal(argvt_value(&a, "-M"), "q35");
 	ddvm_argv_free(&a);
 	assert_string_equal(ddvm_controller_devpath(DDVM_CTRL_VIRTIO_BLK), "/dev/vda");
 	assert_string_equal(ddvm_controller_devpath(DDVM_CTRL_NVME), "/dev/nvme0n1");
@@ -157,14 +142,14 @@ static void test_channel_addresses(void **state)
 	build(&a, 0, &tcg);
 	for (i = 0; i < 8; i++) {
 		snprintf(want, sizeof(want), "socket,path=/w/run/hub/d.%c.sock,id=ch%u", 'a' + i, i);
-		if (!has_pair(&a, "-chardev", want))
+		if (!argvt_has_pair(&a, "-chardev", want))
 			fail_msg("missing -chardev %s", want);
 		snprintf(want, sizeof(want), "ivshmem-doorbell,chardev=ch%u,vectors=1,addr=0x%x",
 			 i, 0x10 + i);
-		if (!has_pair(&a, "-device", want))
+		if (!argvt_has_pair(&a, "-device", want))
 			fail_msg("missing -device %s", want);
 	}
-	assert_string_equal(value(&a, "-append"),
+	assert_string_equal(argvt_value(&a, "-append"),
 			    "console=ttyS0 loglevel=5 panic=-1 oops=panic cryptomgr.notests ddvm.disk=virtio-blk ddvm.exports="
 			    "0000:00:10.0=blk:/dev/vda,0000:00:11.0=blk:/dev/vda,"
 			    "0000:00:12.0=blk:/dev/vda,0000:00:13.0=blk:/dev/vda,"
@@ -209,10 +194,10 @@ static void test_nic_exact(void **state)
 	snprintf(want, sizeof(want), "console=ttyS0 loglevel=5 panic=-1 oops=panic cryptomgr.notests ddvm.net=e1000 "
 		 "ddvm.exports=0000:00:10.0=net:eth0@%s,0000:00:11.0=net:eth0@52:54:00:aa:bb:cc",
 		 mac0);
-	assert_string_equal(value(&a, "-append"), want);
+	assert_string_equal(argvt_value(&a, "-append"), want);
 	/* no disk: no drive, no disk controller, no ddvm.disk */
-	assert_int_equal(find(&a, "-drive"), -1);
-	assert_null(strstr(value(&a, "-append"), "ddvm.disk"));
+	assert_int_equal(argvt_find(&a, "-drive"), -1);
+	assert_null(strstr(argvt_value(&a, "-append"), "ddvm.disk"));
 	ddvm_argv_free(&a);
 }
 
@@ -233,10 +218,10 @@ static void test_nic_models(void **state)
 		build(&a, 0, &tcg);
 		snprintf(want, sizeof(want), "%s,netdev=nic,mac=%s,addr=0x9", m[i].device,
 			 ddvm_format_mac(cfg.domains[0].nic.mac, mac, sizeof(mac)));
-		if (!has_pair(&a, "-device", want))
+		if (!argvt_has_pair(&a, "-device", want))
 			fail_msg("missing -device %s", want);
 		snprintf(want, sizeof(want), " ddvm.net=%s ", m[i].model);
-		assert_non_null(strstr(value(&a, "-append"), want));
+		assert_non_null(strstr(argvt_value(&a, "-append"), want));
 		assert_string_equal(ddvm_nic_qemu_device(cfg.domains[0].nic.model), m[i].device);
 		ddvm_argv_free(&a);
 	}
@@ -251,13 +236,13 @@ static void test_disk_and_nic(void **state)
 	load("{\"domains\":[{\"name\":\"both\",\"disk\":{\"controller\":\"nvme\"},"
 	     "\"nic\":{\"model\":\"virtio-net\",\"clients\":[{\"name\":\"n0\"}]}}]}");
 	build(&a, 0, &tcg);
-	assert_true(has_pair(&a, "-device", "nvme,drive=disk,serial=ddvm-both,addr=0x8"));
-	assert_true(has_pair(&a, "-netdev", "tap,id=nic,ifname=dd-both,script=no,downscript=no"));
+	assert_true(argvt_has_pair(&a, "-device", "nvme,drive=disk,serial=ddvm-both,addr=0x8"));
+	assert_true(argvt_has_pair(&a, "-netdev", "tap,id=nic,ifname=dd-both,script=no,downscript=no"));
 	snprintf(want, sizeof(want), "console=ttyS0 loglevel=5 panic=-1 oops=panic cryptomgr.notests ddvm.disk=nvme "
 		 "ddvm.net=virtio-net ddvm.exports=0000:00:10.0=blk:/dev/nvme0n1,"
 		 "0000:00:11.0=net:eth0@%s",
 		 ddvm_format_mac(cfg.domains[0].channels[1].mac, mac, sizeof(mac)));
-	assert_string_equal(value(&a, "-append"), want);
+	assert_string_equal(argvt_value(&a, "-append"), want);
 	ddvm_argv_free(&a);
 }
 
@@ -267,18 +252,18 @@ static void test_kvm_vs_tcg(void **state)
 
 	load("{}");
 	build(&a, 0, &kvm);
-	assert_string_equal(value(&a, "-accel"), "kvm");
-	assert_string_equal(value(&a, "-accel"), ddvm_accel_qemu_arg(&kvm));
-	assert_string_equal(value(&a, "-cpu"), "host");
-	assert_string_equal(value(&a, "-smp"), "1");	/* KVM keeps guest barriers */
+	assert_string_equal(argvt_value(&a, "-accel"), "kvm");
+	assert_string_equal(argvt_value(&a, "-accel"), ddvm_accel_qemu_arg(&kvm));
+	assert_string_equal(argvt_value(&a, "-cpu"), "host");
+	assert_string_equal(argvt_value(&a, "-smp"), "1");	/* KVM keeps guest barriers */
 	ddvm_argv_free(&a);
 
 	build(&a, 0, &tcg);
-	assert_string_equal(value(&a, "-accel"), "tcg,thread=multi");
+	assert_string_equal(argvt_value(&a, "-accel"), "tcg,thread=multi");
 	/* one possible vCPU would let TCG drop the barriers the rings need */
-	assert_string_equal(value(&a, "-smp"), "1,maxcpus=2");
+	assert_string_equal(argvt_value(&a, "-smp"), "1,maxcpus=2");
 	/* under TCG the default CPU model booted faster than "max" */
-	assert_int_equal(find(&a, "-cpu"), -1);
+	assert_int_equal(argvt_find(&a, "-cpu"), -1);
 	ddvm_argv_free(&a);
 }
 
@@ -289,14 +274,14 @@ static void test_comma_in_path_escaped(void **state)
 
 	load("{\"domains\":[{\"name\":\"d\",\"disk\":{\"image\":\"/img/a,b.img\"}}]}");
 	build(&a, 0, &tcg);
-	assert_string_equal(value(&a, "-drive"),
+	assert_string_equal(argvt_value(&a, "-drive"),
 			    "file=/img/a,,b.img,if=none,id=disk,format=raw,cache=writeback");
 	ddvm_argv_free(&a);
 
 	memset(&a, 0, sizeof(a));
 	assert_int_equal(ddvm_qemu_argv(&a, &cfg, &cfg.domains[0], &tcg, "/r,x", &err), 0);
-	assert_true(has_pair(&a, "-qmp", "unix:/r,,x/d/qmp.sock,server=on,wait=off"));
-	assert_true(has_pair(&a, "-chardev", "socket,path=/r,,x/hub/d.c0.sock,id=ch0"));
+	assert_true(argvt_has_pair(&a, "-qmp", "unix:/r,,x/d/qmp.sock,server=on,wait=off"));
+	assert_true(argvt_has_pair(&a, "-chardev", "socket,path=/r,,x/hub/d.c0.sock,id=ch0"));
 	ddvm_argv_free(&a);
 }
 
@@ -379,6 +364,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_virtio_blk_exact),
 		cmocka_unit_test(test_nvme),
+		cmocka_unit_test(test_slice_exports),
 		cmocka_unit_test(test_ahci),
 		cmocka_unit_test(test_channel_addresses),
 		cmocka_unit_test(test_nic_exact),

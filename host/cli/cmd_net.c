@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "net_client.h"
+#include "net_stream.h"
 #include "rundir.h"
 #include "tap.h"
 
@@ -20,9 +22,18 @@
 static const char net_usage[] =
 	"usage: ddvm net info CHANNEL\n"
 	"       ddvm net tap CHANNEL [--ifname NAME] [--netns NS] [--ready-fd N]\n"
+	"       ddvm net stream CHANNEL --socket PATH [--stats]\n"
 	"CHANNEL is DOMAIN.CHANNEL (e.g. net0.c0, see 'ddvm status') or a hub socket path.\n"
-	"tap runs in the foreground until SIGTERM or SIGINT; --ready-fd N gets \"ready\\n\"\n"
-	"once the interface is up, then is closed.\n";
+	"tap and stream run in the foreground until SIGTERM or SIGINT.\n"
+	"tap: the channel as a host interface; --ready-fd N gets \"ready\\n\" once the\n"
+	"interface is up, then is closed.\n"
+	"stream: the channel as a VM's NIC.  Listens on unix socket PATH, says\n"
+	"\"listening on PATH\", and relays frames between the channel and the QEMU that\n"
+	"connects (one at a time; the next once it leaves) with\n"
+	"  -netdev stream,id=n0,server=off,addr.type=unix,addr.path=PATH\n"
+	"  -device virtio-net-pci,netdev=n0,mac=<the channel's MAC>,host_mtu=<its MTU>\n"
+	"(ddvm net info shows both).  The connection stays up while the DD/OS restarts.\n"
+	"--stats prints the relay's counters on exit.\n";
 
 static int net_open(const char *name, struct ddvm_net **net)
 {
@@ -100,6 +111,26 @@ static int net_write_ready(int fd)
 	return n == sizeof(msg) - 1 ? 0 : -EIO;
 }
 
+/*
+ * SIGTERM and SIGINT become a readable fd that ends the foreground loops;
+ * SIGPIPE is ignored (a closed ready pipe or a peer gone is no reason to die).
+ */
+static int net_stop_fd(const char *sub)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) || (fd = signalfd(-1, &set, SFD_CLOEXEC)) < 0) {
+		fprintf(stderr, "ddvm net %s: signalfd: %s\n", sub, strerror(errno));
+		return -errno;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return fd;
+}
+
 static int net_tap(struct ddvm_net *net, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -114,7 +145,6 @@ static int net_tap(struct ddvm_net *net, int argc, char **argv)
 	struct ddvm_tap_stats st;
 	struct ddvm_tap *tap;
 	int ready_fd = -1, stop_fd, c, ret;
-	sigset_t set;
 	char *end;
 	long v;
 
@@ -143,15 +173,9 @@ static int net_tap(struct ddvm_net *net, int argc, char **argv)
 		return -EINVAL;
 	memcpy(o.mac, info->mac, sizeof(o.mac));
 
-	/* SIGTERM and SIGINT become a readable fd that ends the loop */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) || (stop_fd = signalfd(-1, &set, SFD_CLOEXEC)) < 0) {
-		fprintf(stderr, "ddvm net tap: signalfd: %s\n", strerror(errno));
-		return -errno;
-	}
-	signal(SIGPIPE, SIG_IGN);	/* a closed ready pipe is not fatal */
+	stop_fd = net_stop_fd("tap");
+	if (stop_fd < 0)
+		return stop_fd;
 
 	ret = ddvm_tap_open(&o, &tap, &err);
 	if (ret) {
@@ -182,6 +206,121 @@ out_close:
 	return ret;
 }
 
+static void net_stream_print_stats(const struct ddvm_net_stream_stats *st)
+{
+	printf("from QEMU:    %" PRIu64 " frames %" PRIu64 " bytes to the channel, %" PRIu64
+	       " too big, %" PRIu64 " waits for TX room\n",
+	       st->to_chan_frames, st->to_chan_bytes, st->too_big, st->tx_waits);
+	printf("to QEMU:      %" PRIu64 " frames %" PRIu64 " bytes from the channel, %" PRIu64
+	       " dropped (queue full), %" PRIu64 " waits for the socket, %" PRIu64
+	       " dropped with no QEMU\n",
+	       st->from_chan_frames, st->from_chan_bytes, st->queue_drops, st->write_waits,
+	       st->idle_drops);
+	printf("connections:  %" PRIu64 ", %" PRIu64 " dropped for a protocol error\n",
+	       st->connections, st->protocol_errors);
+}
+
+/* Accept one QEMU at a time and relay until stopped.  Return: 0 or -errno. */
+static int net_stream_serve(struct ddvm_net *net, int listen_fd, int stop_fd,
+			    struct ddvm_net_stream_stats *st)
+{
+	struct ddvm_err err = { "" };
+	int fd, ret;
+
+	for (;;) {
+		fd = ddvm_net_stream_accept(net, listen_fd, stop_fd, st, &err);
+		if (fd == -EINTR)
+			return 0;
+		if (fd < 0) {
+			fprintf(stderr, "ddvm net stream: %s\n", err.msg);
+			return fd;
+		}
+		fprintf(stderr, "ddvm net stream: connection %" PRIu64 " accepted\n",
+			st->connections + 1);
+		ret = ddvm_net_stream_relay(net, fd, stop_fd, st, &err);
+		close(fd);
+		if (ret == 1)
+			return 0;
+		if (ret == -EPROTO) {
+			fprintf(stderr, "ddvm net stream: %s\n", err.msg);
+		} else if (ret < 0) {
+			fprintf(stderr, "ddvm net stream: %s\n", err.msg);
+			return ret;
+		} else {
+			fprintf(stderr, "ddvm net stream: connection %" PRIu64
+				" closed by the peer\n", st->connections);
+		}
+	}
+}
+
+static int net_stream(struct ddvm_net *net, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "stats", no_argument, NULL, 't' },
+		{ 0 }
+	};
+	const struct ddvm_net_info *i = ddvm_net_info(net);
+	struct ddvm_net_stream_stats st = { 0 };
+	struct ddvm_err err = { "" };
+	const char *path = NULL;
+	int listen_fd, stop_fd, c, ret;
+	bool stats = false;
+	struct stat ours = { 0 }, now;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			path = optarg;
+			break;
+		case 't':
+			stats = true;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (optind != argc || !path) {
+		if (!path)
+			fprintf(stderr, "ddvm net stream: --socket PATH is required\n");
+		return -EINVAL;
+	}
+	stop_fd = net_stop_fd("stream");
+	if (stop_fd < 0)
+		return stop_fd;
+	listen_fd = ddvm_net_stream_listen(path, &err);
+	if (listen_fd < 0) {
+		fprintf(stderr, "ddvm net stream: %s\n", err.msg);
+		ret = listen_fd;
+		goto out_stop;
+	}
+	if (stat(path, &ours)) {
+		ret = -errno;
+		fprintf(stderr, "ddvm net stream: %s: %s\n", path, strerror(errno));
+		goto out_close;
+	}
+	printf("listening on %s\n", path);
+	fflush(stdout);
+	fprintf(stderr,
+		"ddvm net stream: channel %.16s (%.32s) MAC %02x:%02x:%02x:%02x:%02x:%02x MTU %u; give QEMU\n"
+		"  -netdev stream,id=n0,server=off,addr.type=unix,addr.path=%s\n"
+		"  -device virtio-net-pci,netdev=n0,mac=%02x:%02x:%02x:%02x:%02x:%02x,host_mtu=%u\n",
+		i->ifname, i->driver, i->mac[0], i->mac[1], i->mac[2], i->mac[3], i->mac[4],
+		i->mac[5], ddvm_net_mtu(net), path, i->mac[0], i->mac[1], i->mac[2], i->mac[3],
+		i->mac[4], i->mac[5], ddvm_net_mtu(net));
+	ret = net_stream_serve(net, listen_fd, stop_fd, &st);
+	if (stats)
+		net_stream_print_stats(&st);
+out_close:
+	close(listen_fd);
+	/* only our own socket: someone may have put another there since */
+	if (!stat(path, &now) && now.st_ino == ours.st_ino && now.st_dev == ours.st_dev)
+		unlink(path);
+out_stop:
+	close(stop_fd);
+	return ret;
+}
+
 int cmd_net(int argc, char **argv)
 {
 	struct ddvm_net *net;
@@ -193,7 +332,7 @@ int cmd_net(int argc, char **argv)
 		return 2;
 	}
 	sub = argv[1];
-	if (strcmp(sub, "info") && strcmp(sub, "tap")) {
+	if (strcmp(sub, "info") && strcmp(sub, "tap") && strcmp(sub, "stream")) {
 		fprintf(stderr, "ddvm net: unknown subcommand '%s'\n%s", sub, net_usage);
 		return 2;
 	}
@@ -203,8 +342,10 @@ int cmd_net(int argc, char **argv)
 	optind = 1;
 	if (!strcmp(sub, "info"))
 		ret = argc == 3 ? net_info(net) : -EINVAL;
-	else
+	else if (!strcmp(sub, "tap"))
 		ret = net_tap(net, argc - 2, argv + 2);
+	else
+		ret = net_stream(net, argc - 2, argv + 2);
 	ddvm_net_close(net);
 	if (ret == -EINVAL)
 		fputs(net_usage, stderr);

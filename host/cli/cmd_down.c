@@ -34,6 +34,10 @@ static void report(const char *run_dir)
 
 	if (ddvm_state_load(run_dir, &st, &err))
 		return;
+	/* client VMs first: they were stopped first */
+	json_array_foreach(json_object_get(st, "vms"), i, d)
+		printf("  %s: %s\n", json_string_value(json_object_get(d, "name")),
+		       json_string_value(json_object_get(d, "state")));
 	json_array_foreach(json_object_get(st, "domains"), i, d) {
 		const char *name = json_string_value(json_object_get(d, "name"));
 		const char *state = json_string_value(json_object_get(d, "state"));

@@ -27,7 +27,8 @@
 	"  Starts the hub and every driver domain of CONFIG (default: one virtio-blk\n" \
 	"  domain \"disk0\" with channel \"c0\") under a supervisor that owns DIR\n" \
 	"  (--run-dir, else $" DDVM_RUN_DIR_ENV ", else the config's run_dir, else ./run).\n" \
-	"  Returns once every domain serves (0) or one failed for good (1).\n" \
+	"  Then starts CONFIG's client VMs (\"vms\") once the domains they use serve.\n" \
+	"  Returns once every domain serves and every VM runs (0) or one failed (1).\n" \
 	"  --foreground  run the supervisor here, logging to stderr, until ^C\n"
 
 /* Create missing images (saying so) and check the others. */
@@ -79,6 +80,11 @@ static void summary(const char *run_dir, bool ok)
 		json_array_foreach(json_object_get(st, "domains"), i, d)
 			if (!strcmp(json_string_value(json_object_get(d, "state")) ?: "", "failed"))
 				fprintf(stderr, "ddvm up: %s failed: %s\n",
+					json_string_value(json_object_get(d, "name")),
+					json_string_value(json_object_get(d, "last_error")));
+		json_array_foreach(json_object_get(st, "vms"), i, d)
+			if (!strcmp(json_string_value(json_object_get(d, "state")) ?: "", "failed"))
+				fprintf(stderr, "ddvm up: client VM %s failed: %s\n",
 					json_string_value(json_object_get(d, "name")),
 					json_string_value(json_object_get(d, "last_error")));
 		if (running)

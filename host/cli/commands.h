@@ -15,6 +15,7 @@ int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
 int cmd_inject(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_console(int argc, char **argv);
 int cmd_blk(int argc, char **argv);
 int cmd_net(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

@@ -10,6 +10,7 @@ static const struct ddvm_command commands[] = {
 	{ "up", cmd_up, "up [--foreground] [--run-dir DIR] [CONFIG]  start the hub and driver domains under a supervisor" },
 	{ "status", cmd_status, "status [--json] [--run-dir DIR]  show the supervisor's driver domains" },
 	{ "down", cmd_down, "down [--run-dir DIR]  stop the supervisor, its driver domains and the hub" },
+	{ "console", cmd_console, "console [--run-dir DIR] [--timeout S] VM  attach to a client VM's shell (Ctrl-] leaves; piped lines run there)" },
 	{ "inject", cmd_inject, "inject [--run-dir DIR] DOMAIN kill|panic|hang|oops|wedge|corrupt  make a driver domain fail, to see it recover" },
 	{ "campaign", cmd_campaign, "campaign [--faults N] [--seed S] [--controller C] [--spare] [--run-dir DIR] [--json FILE]  many faults under verified I/O, with a recovery table" },
 	{ "demo", cmd_demo, "demo [--controller C] [--keep]  boot a driver domain, verify data through it" },

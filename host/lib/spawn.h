@@ -7,6 +7,7 @@
 #ifndef DDVM_SPAWN_H
 #define DDVM_SPAWN_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -37,5 +38,14 @@ struct ddvm_spawn {
  * Return: 0, or -errno from fork or exec (e.g. -ENOENT: not installed).
  */
 int ddvm_spawn(const struct ddvm_spawn *s, pid_t *pid, struct ddvm_err *err);
+
+/**
+ * ddvm_wait_status_text - a child's wait status for people: "exited with
+ *	status 1", "killed by signal 9 (Killed)".
+ * @status: from waitpid()
+ * @buf:    where to write; 96 bytes suffice
+ * @len:    size of @buf
+ */
+void ddvm_wait_status_text(int status, char *buf, size_t len);
 
 #endif /* DDVM_SPAWN_H */

@@ -68,6 +68,24 @@ int ddvm_state_load(const char *run_dir, json_t **out, struct ddvm_err *err)
 	return 0;
 }
 
+json_t *ddvm_json_string(const char *s)
+{
+	json_t *j = json_string(s);
+	char *copy, *p;
+
+	if (j)
+		return j;
+	copy = strdup(s);
+	if (!copy)
+		return NULL;
+	for (p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
 static const char *str(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
@@ -169,6 +187,73 @@ static void print_restarts(FILE *f, json_t *d)
 	fprintf(f, "\n");
 }
 
+/* "disk /dev/vda <- disk0.c0 via nbd, bridge pid 4300 running (2 restarts)" */
+static void print_vm_dev(FILE *f, json_t *dev, const char *kind, int live)
+{
+	json_t *br = json_object_get(dev, "bridge");
+	char guest[48];
+
+	snprintf(guest, sizeof(guest), "%s%s%s", str(dev, "guest"),
+		 *str(dev, "address") ? " " : "", str(dev, "address"));
+	fprintf(f, "%-12s %-4s %-24s <- %s via %s", "", kind, guest, str(dev, "channel"),
+		str(dev, "via"));
+	if (br) {
+		fprintf(f, ", bridge %s", str(br, "state"));
+		if (live && num(br, "pid"))
+			fprintf(f, " pid %lld", num(br, "pid"));
+		if (num(br, "restarts"))
+			fprintf(f, " (%lld restart%s)", num(br, "restarts"),
+				num(br, "restarts") == 1 ? "" : "s");
+		if (*str(br, "last_error"))
+			fprintf(f, ": %s", str(br, "last_error"));
+	}
+	fprintf(f, "\n");
+}
+
+/* The client VMs: one line each, then one per disk and NIC, its run script and error. */
+static void print_vms(FILE *f, json_t *vms, int live)
+{
+	json_t *vm, *dev, *run;
+	size_t i, j;
+
+	fprintf(f, "\n%-12s %-10s %-7s %8s %s\n", "VM", "STATE", "PID", "READY", "UP");
+	json_array_foreach(vms, i, vm) {
+		long long ms = num(vm, "boot_ms"), code = num(vm, "exit_status");
+		char state[32], ready[24];
+
+		if (!strcmp(str(vm, "state"), "exited") && code >= 128)
+			snprintf(state, sizeof(state), "killed %lld", code - 128);
+		else if (!strcmp(str(vm, "state"), "exited"))
+			snprintf(state, sizeof(state), "exited %lld", code);
+		else
+			snprintf(state, sizeof(state), "%s", str(vm, "state"));
+		if (ms >= 0)
+			snprintf(ready, sizeof(ready), "%.1f s", (double)ms / 1000.0);
+		else
+			snprintf(ready, sizeof(ready), "-");
+		fprintf(f, "%-12s %-10s %-7lld %8s ", str(vm, "name"), state,
+			live ? num(vm, "qemu_pid") : 0, ready);
+		if (live && num(vm, "qemu_pid") && num(vm, "started_at") > 0)
+			print_uptime(f, (long long)time(NULL) - num(vm, "started_at"));
+		else
+			fprintf(f, "-");
+		fprintf(f, "\n%-12s console %s, shell %s\n", "", str(vm, "console"),
+			str(vm, "shell"));
+		json_array_foreach(json_object_get(vm, "disks"), j, dev)
+			print_vm_dev(f, dev, "disk", live);
+		json_array_foreach(json_object_get(vm, "nics"), j, dev)
+			print_vm_dev(f, dev, "nic", live);
+		run = json_object_get(vm, "run");
+		if (run && !strcmp(str(run, "state"), "done"))
+			fprintf(f, "%-12s run %s: exited %lld\n", "", str(run, "script"),
+				num(run, "exit_status"));
+		else if (run)
+			fprintf(f, "%-12s run %s: %s\n", "", str(run, "script"), str(run, "state"));
+		if (*str(vm, "last_error"))
+			fprintf(f, "%-12s last error: %s\n", "", str(vm, "last_error"));
+	}
+}
+
 char *ddvm_state_format(json_t *st, int live)
 {
 	json_t *hub = json_object_get(st, "hub"), *doms = json_object_get(st, "domains");
@@ -251,6 +336,8 @@ char *ddvm_state_format(json_t *st, int live)
 			json_array_foreach(json_object_get(d, "channels"), j, c)
 				print_channel(f, d, c);
 	}
+	if (json_array_size(json_object_get(st, "vms")))
+		print_vms(f, json_object_get(st, "vms"), live);
 	if (fclose(f)) {
 		free(out);
 		return NULL;

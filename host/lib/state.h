@@ -66,8 +66,33 @@
  *                       "client": { "state": "absent|none|ready|reset",
  *                                   "generation": 2 } } ],
  *       "last_error": "" } ],
- *   "netns_created": [ "ddvm-remote" ]   made by this supervisor; removed at
+ *   "netns_created": [ "ddvm-remote" ],  made by this supervisor; removed at
  *                                        its end (or the next one's start)
+ *   "vms": [ {                           client VMs (config "vms"), if any
+ *       "name": "vm0",
+ *       "state": "waiting|bridges|booting|running|exited|failed|stopped",
+ *                                    waiting: for its domains to serve; bridges:
+ *                                    for its bridges' sockets; exited: QEMU ended
+ *                                    after it ran (never restarted); failed: it
+ *                                    never ran (last_error says why)
+ *       "qemu_pid": 1300,  "started_at": 1700000005,   unix s of QEMU's start
+ *       "boot_ms": 8100,             QEMU start to DDVM-READY; -1 not (yet)
+ *       "exit_status": 0,            QEMU's, 128+N for signal N; -1 while it runs
+ *       "memory": 402653184, "cpus": 1, "kernel": "/abs/..", "initrd": "/abs/..",
+ *       "console": "/abs/run/vm0/console.log", "shell": "/abs/run/vm0/shell.sock",
+ *       "qmp": "/abs/run/vm0/qmp.sock",
+ *       "run": { "script": "/abs/t.sh",                 with "run" only
+ *                "state": "not started|running|done", "exit_status": 0 },  -1 until done
+ *       "disks": [ { "channel": "disk0.c0", "via": "nbd|front",
+ *                    "guest": "/dev/vda",             or /dev/ddvmblkN (front)
+ *                    "socket": "/abs/run/vm0/d0.nbd",  the hub's for front
+ *                    "bridge": { "pid": 1290,          not for front
+ *                                "state": "starting|running|restarting|failed|stopped",
+ *                                "starts": 1, "restarts": 0,
+ *                                "log": "/abs/run/vm0/d0.log", "last_error": "" } } ],
+ *       "nics": [ { as disks, "via": "stream|front", "guest": "eth0" or "ddvmnetN",
+ *                   "mac": "02:dd:..", "address": "10.77.0.11/24" } ],
+ *       "last_error": "" } ]
  * }
  *
  * Every string from a region is cut and made printable ASCII before it
@@ -105,9 +130,21 @@ int ddvm_state_save(const char *run_dir, json_t *state, struct ddvm_err *err);
 int ddvm_state_load(const char *run_dir, json_t **out, struct ddvm_err *err);
 
 /**
+ * ddvm_json_string - a JSON string of @s for state.json, which must stay
+ *	valid JSON whatever bytes a path given on the command line holds:
+ *	text that is not UTF-8 is stored with its non-ASCII bytes as '?'
+ *	rather than dropped.
+ * @s: the text
+ *
+ * Return: a new reference, or NULL when out of memory.
+ */
+json_t *ddvm_json_string(const char *s);
+
+/**
  * ddvm_state_format - @state as a compact table for people: one line for
  *	the supervisor and hub, one per domain (its wire and last error
- *	below it), then one per channel with what its region said.
+ *	below it), then one per channel with what its region said, then the
+ *	client VMs with their disks, NICs and bridges.
  * @state: the state object
  * @live:  whether its supervisor is alive; if not, the header says whether
  *	   it stopped cleanly or died (the state then being stale), and no

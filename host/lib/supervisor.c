@@ -24,6 +24,7 @@
 #include <uapi/ddvm/channel.h>
 
 #include "chanmon.h"
+#include "preflight.h"
 #include "qemu_args.h"
 #include "qmp.h"
 #include "restart.h"
@@ -31,6 +32,7 @@
 #include "spawn.h"
 #include "state.h"
 #include "supervisor.h"
+#include "vm_client.h"
 
 enum dom_state {
 	DOM_BOOTING,	/* first boot, not yet DDVM-READY */
@@ -85,7 +87,7 @@ struct restart_rec {
 };
 
 /* epoll data: what became ready, and for which domain */
-enum ev_kind { EV_SIGNAL, EV_CONSOLE, EV_TIMER, EV_QMP, EV_TICK, EV_SPARE, EV_SPARE_TIMER };
+enum ev_kind { EV_SIGNAL, EV_CONSOLE, EV_TIMER, EV_QMP, EV_TICK, EV_SPARE, EV_SPARE_TIMER, EV_VM };
 #define EV(kind, idx)	(((uint64_t)(kind) << 32) | (uint32_t)(idx))
 
 #define LINE_MAX_SCAN	512	/* console line kept for matching; logs keep all */
@@ -183,6 +185,9 @@ struct sv {
 	unsigned int ticks;
 	unsigned int nr;
 	struct domain doms[DDVM_MAX_DOMAINS];
+	/* client VMs (vm_client.h): started once their domains serve */
+	struct ddvm_vms_host vm_host;
+	struct ddvm_vms *vms;
 	/* namespaces this supervisor made for wires, removed at the end */
 	unsigned int nr_netns;
 	char netns[DDVM_MAX_DOMAINS][DDVM_NETNS_MAX + 1];
@@ -259,29 +264,6 @@ static void progress(struct sv *sv, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ state */
 
-/*
- * A JSON string of @s.  state.json must stay valid JSON whatever bytes a
- * path given on the command line holds: text that is not UTF-8 is stored
- * with its non-ASCII bytes as '?' rather than dropped.
- */
-static json_t *jstr(const char *s)
-{
-	json_t *j = json_string(s);
-	char *copy, *p;
-
-	if (j)
-		return j;
-	copy = strdup(s);
-	if (!copy)
-		return NULL;
-	for (p = copy; *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	j = json_string(copy);
-	free(copy);
-	return j;
-}
-
 /* One channel: config, where to reach it, and what its region says now. */
 static json_t *channel_json(struct sv *sv, struct domain *d, unsigned int i, long long now)
 {
@@ -293,7 +275,7 @@ static json_t *channel_json(struct sv *sv, struct domain *d, unsigned int i, lon
 	ddvm_hub_socket_path(path, sizeof(path), sv->run_dir, d->cfg->name, ch->name, NULL);
 	o = json_pack("{s:s, s:s, s:I, s:o, s:s}", "name", ch->name,
 		      "kind", ch->kind == DDVM_CHANNEL_NET ? "net" : "blk",
-		      "size", (json_int_t)ch->size, "socket", jstr(path),
+		      "size", (json_int_t)ch->size, "socket", ddvm_json_string(path),
 		      "pci", ddvm_channel_pci_addr(i, pci, sizeof(pci)));
 	if (!o)
 		return NULL;
@@ -401,7 +383,7 @@ static json_t *domain_json(struct sv *sv, struct domain *d)
 		      "last_boot_ms", (json_int_t)d->last_boot_ms,
 		      "memory", (json_int_t)c->memory,
 		      "cpus", c->cpus,
-		      "last_error", jstr(d->last_error),
+		      "last_error", ddvm_json_string(d->last_error),
 		      "channels", chans);
 	if (!o)
 		return NULL;
@@ -411,7 +393,7 @@ static json_t *domain_json(struct sv *sv, struct domain *d)
 				    json_string(ddvm_controller_name(c->disk.controller)));
 		json_object_set_new(o, "device",
 				    json_string(ddvm_controller_devpath(c->disk.controller)));
-		json_object_set_new(o, "image", jstr(c->disk.image));
+		json_object_set_new(o, "image", ddvm_json_string(c->disk.image));
 	}
 	if (c->has_nic)
 		json_object_set_new(o, "nic", json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
@@ -421,9 +403,9 @@ static json_t *domain_json(struct sv *sv, struct domain *d)
 			"netns", c->nic.wire.netns, "address", c->nic.wire.address,
 			"wire", d->wire));
 	snprintf(path, sizeof(path), "%s/%s/" DDVM_CONSOLE_LOG, sv->run_dir, c->name);
-	json_object_set_new(o, "console", jstr(path));
+	json_object_set_new(o, "console", ddvm_json_string(path));
 	ddvm_qmp_socket_path(path, sizeof(path), sv->run_dir, c->name, NULL);
-	json_object_set_new(o, "qmp", jstr(path));
+	json_object_set_new(o, "qmp", ddvm_json_string(path));
 	if (c->warm_spare)
 		json_object_set_new(o, "spare", json_pack("{s:i, s:s, s:i, s:i}",
 			"pid", (int)d->spare.pid,
@@ -452,13 +434,13 @@ static void save_state(struct sv *sv, bool running)
 		       "running", running,
 		       "started_at", (json_int_t)sv->started_at,
 		       "updated_at", (json_int_t)time(NULL),
-		       "run_dir", jstr(sv->run_dir),
-		       "config", jstr(sv->cfg->source),
+		       "run_dir", ddvm_json_string(sv->run_dir),
+		       "config", ddvm_json_string(sv->cfg->source),
 		       "accel", ddvm_accel_name(sv->o->accel),
-		       "accel_reason", jstr(sv->o->accel->reason),
+		       "accel_reason", ddvm_json_string(sv->o->accel->reason),
 		       "hub", "pid", (int)sv->hub_pid, "state", sv->hub_state,
-		       "socket_dir", jstr(hubdir), "log", jstr(hublog),
-		       "last_error", jstr(sv->hub_error),
+		       "socket_dir", ddvm_json_string(hubdir), "log", ddvm_json_string(hublog),
+		       "last_error", ddvm_json_string(sv->hub_error),
 		       "domains", doms);
 	if (!st) {
 		sv_log(sv, "cannot build state.json (out of memory?)");
@@ -472,6 +454,8 @@ static void save_state(struct sv *sv, bool running)
 			json_array_append_new(ns, json_string(sv->netns[k]));
 		json_object_set_new(st, "netns_created", ns);
 	}
+	if (sv->vms)
+		json_object_set_new(st, "vms", ddvm_vms_json(sv->vms));
 	if (json_array_size(doms) != sv->nr)
 		sv_log(sv, "state.json lacks %zu domain(s) (out of memory?)",
 		       (size_t)sv->nr - json_array_size(doms));
@@ -523,17 +507,6 @@ static void close_qmp(struct sv *sv, struct domain *d)
 	epoll_ctl(sv->epfd, EPOLL_CTL_DEL, ddvm_qmp_fd(d->qmp), NULL);
 	ddvm_qmp_close(d->qmp);
 	d->qmp = NULL;
-}
-
-static void describe_status(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status),
-			 strsignal(WTERMSIG(status)));
-	else
-		snprintf(buf, len, "ended (wait status 0x%x)", status);
 }
 
 /* -------------------------------------------------------------- the hub */
@@ -769,7 +742,7 @@ static int run_ip(struct sv *sv, const char *const *args, char *why, size_t len)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (!out[0])
-		describe_status(status, out, sizeof(out));
+		ddvm_wait_status_text(status, out, sizeof(out));
 	snprintf(why, len, "%.120s: %.200s", cmd, out);
 	sv_log(sv, "%s", why);
 	return -EIO;
@@ -1277,6 +1250,8 @@ static bool all_in(struct sv *sv, unsigned int mask)
 
 static void check_settled(struct sv *sv)
 {
+	bool vms_ok = true;
+
 	if (all_in(sv, 1u << DOM_FAILED) && !sv->stop) {
 		/* nothing left to supervise; "ddvm up" hears after the cleanup */
 		sv_log(sv, "every domain failed; stopping");
@@ -1284,13 +1259,17 @@ static void check_settled(struct sv *sv)
 		sv->stop_reason = -EIO;
 		return;
 	}
-	if (!sv->settled && all_in(sv, (1u << DOM_SERVING) | (1u << DOM_FAILED))) {
-		bool ok = all_in(sv, 1u << DOM_SERVING);
+	/* a domain that now serves (or failed for good) may start (or fail) a client VM */
+	if (sv->vms && ddvm_vms_kick(sv->vms))
+		save_state(sv, true);
+	if (!sv->settled && all_in(sv, (1u << DOM_SERVING) | (1u << DOM_FAILED)) &&
+	    (!sv->vms || ddvm_vms_settled(sv->vms, &vms_ok))) {
+		bool ok = all_in(sv, 1u << DOM_SERVING) && vms_ok;
 
 		sv->settled = true;
 		if (sv->o->foreground)
 			progress(sv, "%s; ^C stops", ok ? "every domain serves" :
-				 "some domain failed for good, the others serve");
+				 "some domain or client VM failed for good, the others run");
 		else
 			progress(sv, "%s", ok ? DDVM_PROGRESS_OK : DDVM_PROGRESS_FAIL);
 		if (sv->progress_fd >= 0 && sv->progress_fd != STDOUT_FILENO)
@@ -1463,7 +1442,7 @@ static void on_spare_exit(struct sv *sv, struct domain *d, int status)
 
 	drain_spare(sv, d);
 	spare_close_fds(sv, d);
-	describe_status(status, how, sizeof(how));
+	ddvm_wait_status_text(status, how, sizeof(how));
 	sv_log(sv, "%s: warm spare QEMU pid %d %s%s", d->cfg->name, (int)d->spare.pid, how,
 	       d->spare.ready ? " while waiting" : " before it was ready");
 	d->spare.pid = 0;
@@ -1634,7 +1613,7 @@ static void on_domain_exit(struct sv *sv, struct domain *d, int status)
 		close(d->activate_fd);
 		d->activate_fd = -1;
 	}
-	describe_status(status, how, sizeof(how));
+	ddvm_wait_status_text(status, how, sizeof(how));
 	sv_log(sv, "%s: QEMU pid %d %s after %.1f s", d->cfg->name, (int)d->pid, how,
 	       (double)alive / 1000.0);
 	d->pid = 0;
@@ -1759,7 +1738,7 @@ static void on_hub_exit(struct sv *sv, int status)
 {
 	char how[96];
 
-	describe_status(status, how, sizeof(how));
+	ddvm_wait_status_text(status, how, sizeof(how));
 	sv->hub_pid = 0;
 	sv->hub_state = "failed";
 	/*
@@ -1795,6 +1774,8 @@ static void reap(struct sv *sv)
 				break;
 			}
 		}
+		if (i == sv->nr && sv->vms)
+			ddvm_vms_reap(sv->vms, pid, status);
 	}
 }
 
@@ -1840,7 +1821,7 @@ static void wait_domains(struct sv *sv, long long ms)
 			if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
 				char how[96];
 
-				describe_status(status, how, sizeof(how));
+				ddvm_wait_status_text(status, how, sizeof(how));
 				sv_log(sv, "%s: QEMU pid %d %s", d->cfg->name, (int)d->pid, how);
 				d->pid = 0;
 				continue;
@@ -1923,6 +1904,8 @@ static void shutdown_all(struct sv *sv)
 	struct ddvm_err err;
 	unsigned int i;
 
+	/* client VMs first, then their bridges: nothing uses a domain after that */
+	ddvm_vms_stop(sv->vms);
 	kill_spares(sv);
 	/* ask every QEMU first, then wait for all: they stop in parallel */
 	for (i = 0; i < sv->nr; i++) {
@@ -2025,6 +2008,49 @@ static int setup_domain(struct sv *sv, struct domain *d, unsigned int idx,
 	return 0;
 }
 
+/* ------------------------------------------------------------- client VMs */
+
+static enum ddvm_vm_dom_state vm_domain_state(void *arg, unsigned int dom)
+{
+	struct sv *sv = arg;
+
+	switch (sv->doms[dom].state) {
+	case DOM_SERVING:
+		return DDVM_VM_DOM_SERVING;
+	case DOM_FAILED:
+		return DDVM_VM_DOM_FAILED;
+	default:
+		return DDVM_VM_DOM_PENDING;
+	}
+}
+
+static void vm_log(void *arg, const char *line)
+{
+	sv_log(arg, "%s", line);
+}
+
+static void vm_progress(void *arg, const char *line)
+{
+	progress(arg, "%s", line);
+}
+
+static void vm_changed(void *arg)
+{
+	save_state(arg, true);
+	check_settled(arg);
+}
+
+static int setup_vms(struct sv *sv, struct ddvm_err *err)
+{
+	sv->vm_host = (struct ddvm_vms_host){
+		.cfg = sv->cfg, .accel = sv->o->accel, .run_dir = sv->run_dir, .exe = sv->o->exe,
+		.epfd = sv->epfd, .ev_tag = EV(EV_VM, 0), .arg = sv,
+		.domain_state = vm_domain_state, .log = vm_log, .progress = vm_progress,
+		.changed = vm_changed,
+	};
+	return ddvm_vms_create(&sv->vms, &sv->vm_host, err);
+}
+
 static void teardown(struct sv *sv)
 {
 	unsigned int i, j;
@@ -2051,6 +2077,8 @@ static void teardown(struct sv *sv)
 		if (d->timer_fd >= 0)
 			close(d->timer_fd);
 	}
+	ddvm_vms_destroy(sv->vms);
+	sv->vms = NULL;
 	if (sv->tick_fd >= 0)
 		close(sv->tick_fd);
 	if (sv->sig_fd >= 0)
@@ -2092,11 +2120,17 @@ static void dispatch(struct sv *sv, uint64_t data)
 			break;
 		for (idx = 0; idx < sv->nr; idx++)
 			watch_domain(sv, &sv->doms[idx]);
+		if (sv->vms)
+			ddvm_vms_tick(sv->vms);
 		/* fresh channel data in state.json for "ddvm status" */
 		if (++sv->ticks % SAVE_TICKS == 0)
 			save_state(sv, true);
 		break;
 	}
+	case EV_VM:
+		if (sv->vms)
+			ddvm_vms_event(sv->vms, idx);
+		break;
 	case EV_QMP:
 		if (d && d->qmp && ddvm_qmp_dispatch(d->qmp, &err)) {
 			/* QEMU is going away (or babbling): the exit tells why */
@@ -2174,6 +2208,9 @@ int ddvm_supervise(const struct ddvm_supervisor_opts *o, struct ddvm_err *err)
 		if (ret)
 			goto out_free;
 	}
+	ret = setup_vms(sv, err);
+	if (ret)
+		goto out_free;
 	snprintf(hubdir, sizeof(hubdir), "%s/" DDVM_HUB_DIR, sv->run_dir);
 	if (mkdir(hubdir, 0755) && errno != EEXIST) {
 		ret = ddvm_errf(err, -errno, "%s: %s", hubdir, strerror(errno));
@@ -2244,39 +2281,6 @@ out_free:
 
 /* ---------------------------------------------------------------- preflight */
 
-static int readable(const char *what, const char *path, const char *hint,
-		    struct ddvm_err *err)
-{
-	struct stat st;
-
-	if (stat(path, &st) || access(path, R_OK))
-		return ddvm_errf(err, -errno, "%s %s: %s%s", what, path, strerror(errno), hint);
-	if (!S_ISREG(st.st_mode))
-		return ddvm_errf(err, -EINVAL, "%s %s: not a regular file", what, path);
-	return 0;
-}
-
-/* Whether @prog can be executed, looked up in PATH like execvp does. */
-static int find_program(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char buf[4096];
-	const char *p, *e;
-
-	if (strchr(prog, '/'))
-		return access(prog, X_OK) ? -errno : 0;
-	for (p = path ? path : "/usr/bin:/bin"; ; p = e + 1) {
-		e = strchr(p, ':');
-		if (!e)
-			e = p + strlen(p);
-		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)(e - p), e == p ? "." : p, prog) <
-		    (int)sizeof(buf) && !access(buf, X_OK))
-			return 0;
-		if (!*e)
-			return -ENOENT;
-	}
-}
-
 /* Whether we hold CAP_NET_ADMIN (bit 12 of CapEff): QEMU needs it to make a tap. */
 static bool have_net_admin(void)
 {
@@ -2310,7 +2314,7 @@ static int preflight_nic(const struct ddvm_domain_cfg *d, struct ddvm_err *err)
 		return ddvm_errf(err, -errno, "domain %s: /dev/net/tun: %s (QEMU creates tap %s "
 				 "through it; modprobe tun)", d->name, strerror(errno), tap);
 	if (d->nic.wire.netns[0]) {
-		ret = find_program("ip");
+		ret = ddvm_find_program("ip");
 		if (ret)
 			return ddvm_errf(err, ret, "domain %s: ip not found in PATH, needed for "
 					 "nic.wire (Debian package iproute2)", d->name);
@@ -2326,12 +2330,12 @@ int ddvm_supervisor_preflight(const struct ddvm_config *cfg, struct ddvm_err *er
 	unsigned int i;
 	int ret;
 
-	ret = readable("kernel", cfg->kernel, " (make setup fetches it)", err);
+	ret = ddvm_check_readable("kernel", cfg->kernel, " (make setup fetches it)", err);
 	if (!ret)
-		ret = readable("initrd", cfg->initrd, " (make image builds it)", err);
+		ret = ddvm_check_readable("initrd", cfg->initrd, " (make image builds it)", err);
 	if (ret)
 		return ret;
-	ret = find_program(qemu);
+	ret = ddvm_find_program(qemu);
 	if (ret && strchr(qemu, '/'))
 		return ddvm_errf(err, ret, "QEMU %s ($" DDVM_QEMU_ENV "): %s", qemu, strerror(-ret));
 	if (ret)
@@ -2350,5 +2354,5 @@ int ddvm_supervisor_preflight(const struct ddvm_config *cfg, struct ddvm_err *er
 		if (ret)
 			return ret;
 	}
-	return 0;
+	return ddvm_vms_preflight(cfg, err);
 }

@@ -143,8 +143,8 @@ static int kernel_cmdline(char **out, const struct ddvm_vm_cfg *vm, struct ddvm_
 		ddvm_vm_guest_name(vm, nic, k, name, sizeof(name));
 		if (dev->via == DDVM_VIA_FRONT) {
 			/* the front-end makes its devices at insmod: nothing to wait for */
-			snprintf(item, sizeof(item), "%s=%s",
-				 ddvm_channel_pci_addr(nfront++, pci, sizeof(pci)), nic ? "net" : "blk");
+			ddvm_channel_pci_addr(nfront++, pci, sizeof(pci));
+			snprintf(item, sizeof(item), "%s=%s", pci, nic ? "net" : "blk");
 			list_add(front, sizeof(front), item);
 		} else {
 			nbd += !nic;

@@ -348,6 +348,8 @@ int ddvm_blk_reap(struct ddvm_blk *blk, struct ddvm_blk_io **done, int max, int 
 		if (ddvm_chan_client_health(&blk->chan) != DDVM_CHAN_OK && wait > 20)
 			wait = 20;
 		ret = ddvm_chan_client_wait(&blk->chan, (int)wait);
+		if (ret == DDVM_CHAN_WAKE_FD)
+			return n;
 		if (!ret && blk->nr_free < blk->depth &&
 		    ddvm_chan_client_health(&blk->chan) == DDVM_CHAN_OK) {
 			blk->stats.rechecks++;
@@ -515,6 +517,11 @@ void ddvm_blk_close(struct ddvm_blk *blk)
 const struct ddvm_blk_info *ddvm_blk_info(const struct ddvm_blk *blk)
 {
 	return &blk->info;
+}
+
+void ddvm_blk_set_wake_fd(struct ddvm_blk *blk, int fd)
+{
+	blk->chan.wake_fd = fd;
 }
 
 uint32_t ddvm_blk_max_io(const struct ddvm_blk *blk)

@@ -78,10 +78,20 @@ int ddvm_blk_submit(struct ddvm_blk *blk, struct ddvm_blk_io *io);
  * @timeout_ms: how long to wait for the first one (0: don't; -1: forever)
  *
  * Rides through a DD/OS restart: while the server is away it waits, then
- * replays.  Return: number reaped (0 on timeout), or -errno if the channel
- * is unusable (the hub went away, the server speaks nonsense).
+ * replays.  Return: number reaped (0 on timeout or when the wake fd is
+ * readable, see ddvm_blk_set_wake_fd), or -errno if the channel is
+ * unusable (the hub went away, the server speaks nonsense).
  */
 int ddvm_blk_reap(struct ddvm_blk *blk, struct ddvm_blk_io **done, int max, int timeout_ms);
+
+/*
+ * ddvm_blk_set_wake_fd - let another thread cut a ddvm_blk_reap() wait
+ * short: while @fd (e.g. an eventfd) is readable, reap returns what it has,
+ * possibly 0, instead of waiting.  The caller drains @fd.  -1: none (the
+ * default).  For one thread that owns the ddvm_blk and takes requests from
+ * others (blk_shared.h).
+ */
+void ddvm_blk_set_wake_fd(struct ddvm_blk *blk, int fd);
 
 /* Blocking I/O of any length (split into max_io pieces, depth in flight). */
 int ddvm_blk_pread(struct ddvm_blk *blk, void *buf, uint64_t len, uint64_t offset);

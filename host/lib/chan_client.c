@@ -31,6 +31,7 @@ void ddvm_chan_client_init(struct ddvm_chan_client *c, const struct ddvm_chan_tr
 	c->cli = (struct ddvm_cli_block *)((char *)t->region + DDVM_CLI_OFFSET);
 	c->type = type;
 	c->server_id = UINT32_MAX;
+	c->wake_fd = -1;
 }
 
 int ddvm_chan_client_notify(struct ddvm_chan_client *c)
@@ -42,14 +43,16 @@ int ddvm_chan_client_notify(struct ddvm_chan_client *c)
 
 int ddvm_chan_client_wait(struct ddvm_chan_client *c, int timeout_ms)
 {
-	struct pollfd pfd[2] = {
+	/* poll() skips the entries whose fd is -1 */
+	struct pollfd pfd[3] = {
 		{ .fd = c->t.doorbell_fd, .events = POLLIN },
 		{ .fd = c->t.side_fd, .events = POLLIN },
+		{ .fd = c->wake_fd, .events = POLLIN },
 	};
 	uint64_t v;
 	int n, ret;
 
-	n = poll(pfd, c->t.side_fd >= 0 ? 2 : 1, timeout_ms);
+	n = poll(pfd, 3, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 1 : -errno;
 	if (!n)
@@ -64,7 +67,7 @@ int ddvm_chan_client_wait(struct ddvm_chan_client *c, int timeout_ms)
 		if (ret < 0)
 			return ret;
 	}
-	return 1;
+	return pfd[2].revents ? DDVM_CHAN_WAKE_FD : 1;
 }
 
 /* A private, checked copy of the server block; -EAGAIN while nothing sane is there. */

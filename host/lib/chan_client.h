@@ -46,6 +46,7 @@ struct ddvm_chan_client {
 	uint64_t data_off;		/* data area, from region start */
 	uint64_t data_size;
 	uint64_t generations_seen;	/* layouts done (1 + restarts/resets) */
+	int wake_fd;			/* the caller's: readable ends a wait early; -1 if none */
 };
 
 void ddvm_chan_client_init(struct ddvm_chan_client *c, const struct ddvm_chan_transport *t,
@@ -77,9 +78,12 @@ int ddvm_chan_client_relayout(struct ddvm_chan_client *c, const struct ddvm_ring
 int ddvm_chan_client_notify(struct ddvm_chan_client *c);
 
 /*
- * ddvm_chan_client_wait - sleep until a doorbell, a hub message or
- * @timeout_ms.  Return: 1 woken, 0 timed out, -errno (hub gone).
+ * ddvm_chan_client_wait - sleep until a doorbell, a hub message, c->wake_fd
+ * readable or @timeout_ms.  The wake fd is the caller's to drain.
+ * Return: 1 woken, DDVM_CHAN_WAKE_FD the wake fd is readable, 0 timed
+ * out, -errno (hub gone).
  */
+#define DDVM_CHAN_WAKE_FD	2
 int ddvm_chan_client_wait(struct ddvm_chan_client *c, int timeout_ms);
 
 enum ddvm_chan_health {

@@ -128,6 +128,13 @@ static void fake_serve(struct fake_state *st)
 				return;
 			}
 			status = ddvm_blk_req_check(&r, &st->limits);
+			if (!status && r.op != DDVM_BLK_FLUSH && r.offset <= st->arg &&
+			    st->arg - r.offset < r.len) {
+				if (st->mode == FAKE_BLK_IOERR_AT)
+					status = DDVM_BLK_S_IOERR;
+				else if (st->mode == FAKE_BLK_WILD_STATUS_AT)
+					status = 0xdead0000;
+			}
 			if (!status && r.op == DDVM_BLK_READ)
 				memcpy(data + r.data_off, st->s->disk + r.offset, r.len);
 			else if (!status && r.op == DDVM_BLK_WRITE)

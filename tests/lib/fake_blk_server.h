@@ -19,6 +19,8 @@ enum fake_blk_misbehave {
 	FAKE_BLK_DOUBLE_COMPLETE,	/* complete every request twice */
 	FAKE_BLK_WILD_INDEX,		/* move the completion producer index impossibly once */
 	FAKE_BLK_RESTART_AFTER,		/* drop everything in flight after N requests, new generation */
+	FAKE_BLK_IOERR_AT,		/* requests covering byte N fail with DDVM_BLK_S_IOERR */
+	FAKE_BLK_WILD_STATUS_AT,	/* ... complete with a status no ABI defines */
 };
 
 struct fake_blk_server {
@@ -35,7 +37,8 @@ struct fake_blk_server {
 
 /*
  * fake_blk_start - fork a server with a RAM disk of @capacity bytes over a
- * region of @region_size bytes.  @arg: for FAKE_BLK_RESTART_AFTER, N.
+ * region of @region_size bytes.  @arg: N of FAKE_BLK_RESTART_AFTER, IOERR_AT,
+ * WILD_STATUS_AT.
  * Return: 0 or -errno.
  */
 int fake_blk_start(struct fake_blk_server *s, uint64_t region_size, uint64_t capacity,

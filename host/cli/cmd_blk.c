@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "blk_client.h"
+#include "blk_nbd.h"
 #include "blk_verify.h"
 #include "commands.h"
 #include "rundir.h"
@@ -24,6 +25,7 @@ static const char blk_usage[] =
 	"       ddvm blk write CHANNEL OFFSET [-i FILE] [--fua]\n"
 	"       ddvm blk verify CHANNEL [--offset O] [--length L] [--block B] [--random N]\n"
 	"                       [--qd N] [--seed N]\n"
+	"       ddvm blk nbd CHANNEL --socket PATH   (an NBD export for QEMU, qemu-io, nbdinfo)\n"
 	"CHANNEL is DOMAIN.CHANNEL (e.g. disk0.c0, see 'ddvm status') or a hub socket path.\n";
 
 static int blk_open(const char *name, struct ddvm_blk **blk)
@@ -247,6 +249,8 @@ int cmd_blk(int argc, char **argv)
 		return 2;
 	}
 	sub = argv[1];
+	if (!strcmp(sub, "nbd"))	/* nbdkit opens the channel, not this process */
+		return blk_nbd(argc - 1, argv + 1);
 	if (strcmp(sub, "info") && strcmp(sub, "read") && strcmp(sub, "write") &&
 	    strcmp(sub, "verify")) {
 		fprintf(stderr, "ddvm blk: unknown subcommand '%s'\n%s", sub, blk_usage);

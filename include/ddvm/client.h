@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * The client side of the channel handshake, the pure decisions only, inline
+ * and shared like ring.h and check.h: the front-end module in a client VM
+ * (guest/front) runs them, and so can libddvm (host/lib/chan_client.c,
+ * blk_client.c, net_client.c, which spell the same rules today).  Nothing
+ * here touches shared memory: callers pass private copies.
+ */
+#ifndef _DDVM_CLIENT_H
+#define _DDVM_CLIENT_H
+
+#include "ring.h"
+
+/* One ring a client wants. */
+struct ddvm_ring_want {
+	u32 entries;
+	u32 entry_size;
+};
+
+enum ddvm_chan_health {
+	DDVM_CHAN_OK,		/* the server runs (or is about to run) our layout */
+	DDVM_CHAN_NEW_SERVER,	/* a new generation waits for a layout: lay out, replay */
+	DDVM_CHAN_ABSENT,	/* no server now (failed, stopped, restarting) */
+};
+
+/*
+ * ddvm_client_srv_check - may a client of @type use this server block (a
+ * private copy, state read with acquire before the rest)?
+ * Return: 0; -EAGAIN while no valid block is there; -EPROTO for a server
+ * of another version or type, or with an impossible peer id.
+ */
+static inline int ddvm_client_srv_check(const struct ddvm_srv_block *s, u16 type)
+{
+	if (s->magic != DDVM_MAGIC)
+		return -EAGAIN;
+	if (s->version != DDVM_VERSION || s->type != type || s->peer_id > 0xffff)
+		return -EPROTO;
+	return 0;
+}
+
+/*
+ * ddvm_client_health - where does a server in @state at @generation stand
+ * relative to a layout made for @ours?
+ */
+static inline enum ddvm_chan_health ddvm_client_health(u32 state, u32 generation, u32 ours)
+{
+	/* WAIT for our generation: the server has yet to read our layout, but will */
+	if ((state == DDVM_SRV_RUN || state == DDVM_SRV_WAIT) && generation == ours)
+		return DDVM_CHAN_OK;
+	if ((state == DDVM_SRV_WAIT || state == DDVM_SRV_ERROR) && generation != ours)
+		return DDVM_CHAN_NEW_SERVER;
+	return DDVM_CHAN_ABSENT;
+}
+
+/*
+ * ddvm_client_layout - a client block laying @nr_rings rings out for the
+ * server block @s in a region of @size bytes: rings one after the other
+ * from the end of the header, 64-byte aligned, the data area page-aligned
+ * after them up to the end.  The same @want always gives the same layout,
+ * so buffers and slots stay where they were across generations.
+ * Return: 0, or -ENOSPC if the rings leave no data area.
+ */
+static inline int ddvm_client_layout(struct ddvm_cli_block *cli, const struct ddvm_srv_block *s,
+				     u16 type, u32 own_id, u64 size,
+				     const struct ddvm_ring_want *want, u32 nr_rings)
+{
+	u64 off = DDVM_HDR_SIZE;
+	u32 i;
+
+	memset(cli, 0, sizeof(*cli));
+	cli->magic = DDVM_MAGIC;
+	cli->version = DDVM_VERSION;
+	cli->type = type;
+	cli->generation = s->generation;
+	cli->peer_id = own_id;
+	cli->features = s->features & DDVM_F_EVENT_IDX;
+	cli->state = DDVM_CLI_NONE;
+	for (i = 0; i < nr_rings && i < DDVM_MAX_RINGS; i++) {
+		cli->rings[i].off = off;
+		cli->rings[i].entries = want[i].entries;
+		cli->rings[i].entry_size = want[i].entry_size;
+		off += ddvm_ring_bytes(&cli->rings[i]);
+		off = (off + 63) & ~63ull;
+	}
+	off = (off + 4095) & ~4095ull;
+	if (off >= size)
+		return -ENOSPC;
+	cli->nr_rings = nr_rings;
+	cli->data_off = off;
+	cli->data_size = size - off;
+	return 0;
+}
+
+/* Block clients: the largest rings whose slots still hold a 1 MiB request. */
+#define DDVM_BLK_CLIENT_ENTRIES_MAX	128
+#define DDVM_BLK_CLIENT_SLOT_MAX	(1u << 20)
+
+/*
+ * ddvm_blk_client_plan - rings and data-area slots for a block client in a
+ * region of @size bytes: as many slots as the rings hold (one per request
+ * in flight), each as large as the region allows up to 1 MiB.
+ * Return: 0 with *@entries and *@slot_size, or -ENOSPC.
+ */
+static inline int ddvm_blk_client_plan(u64 size, u32 *entries, u32 *slot_size)
+{
+	u32 e = DDVM_BLK_CLIENT_ENTRIES_MAX;
+	u64 lost, data = 0, slot;
+
+	for (; e; e /= 2) {
+		/* header + both rings, rounded to a page, is what the data area loses */
+		lost = DDVM_HDR_SIZE + 4096 +
+		       ((2 * DDVM_RING_CTL_SIZE + (u64)e * (sizeof(struct ddvm_blk_req) +
+							   sizeof(struct ddvm_blk_cmp)) + 4095) & ~4095ull);
+		data = size > lost ? size - lost : 0;
+		if (data / e >= DDVM_BLK_CLIENT_SLOT_MAX || e == 1)
+			break;
+	}
+	slot = (data / e) & ~4095ull;
+	if (slot > DDVM_BLK_CLIENT_SLOT_MAX)
+		slot = DDVM_BLK_CLIENT_SLOT_MAX;
+	if (slot < 4096)
+		return -ENOSPC;
+	*entries = e;
+	*slot_size = (u32)slot;
+	return 0;
+}
+
+/* Net clients: more than this per ring only adds queueing delay. */
+#define DDVM_NET_CLIENT_ENTRIES_MAX	256
+
+/*
+ * ddvm_net_client_plan - entries per ring (both the same) for a net client
+ * in a region of @size bytes: the most whose frame buffers fit.
+ * Return: the entries, or 0 if not even one buffer each way fits.
+ */
+static inline u32 ddvm_net_client_plan(u64 size)
+{
+	u64 ring, start;
+	u32 e;
+
+	for (e = DDVM_NET_CLIENT_ENTRIES_MAX; e; e /= 2) {
+		ring = (DDVM_RING_CTL_SIZE + (u64)e * sizeof(struct ddvm_net_desc) + 63) & ~63ull;
+		start = (DDVM_HDR_SIZE + DDVM_NET_NR_RINGS * ring + 4095) & ~4095ull;
+		if (start < size && size - start >= (u64)DDVM_NET_NR_RINGS * e * DDVM_NET_BUF_SIZE)
+			break;
+	}
+	return e;
+}
+
+#endif /* _DDVM_CLIENT_H */

@@ -12,8 +12,7 @@
 #include "pattern.h"
 #include "vmtest.h"
 
-/* Run the ddvm binary with @args, output into t->log.  Return: exit status or -errno. */
-static int vmtest_ddvm(struct vmtest *t, const char *const *args)
+int vmtest_ddvm(struct vmtest *t, const char *const *args)
 {
 	const char *argv[16];
 	int pfd[2], status, n = 0, i;
@@ -113,6 +112,28 @@ int vmtest_up_domains(struct vmtest *t, const char *domains_json)
 		return -EIO;
 	ret = vmtest_ddvm(t, (const char *const[]){ "up", cfg, NULL });
 	return ret ? -EIO : 0;
+}
+
+int vmtest_init(struct vmtest *t)
+{
+	char cfg[160];
+
+	return vmtest_prepare(t, cfg, sizeof(cfg));
+}
+
+int vmtest_up_json(struct vmtest *t, const char *body)
+{
+	char cfg[160];
+	FILE *f;
+
+	snprintf(cfg, sizeof(cfg), "%s/ddvm.json", t->dir);
+	f = fopen(cfg, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "{ \"run_dir\": \"%s\", %s }\n", t->run_dir, body);
+	if (fclose(f))
+		return -EIO;
+	return vmtest_ddvm(t, (const char *const[]){ "up", cfg, NULL }) ? -EIO : 0;
 }
 
 int vmtest_down(struct vmtest *t, bool keep)

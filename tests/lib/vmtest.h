@@ -37,6 +37,27 @@ int vmtest_up(struct vmtest *t, const char *controller, const char *disk_size,
  */
 int vmtest_up_domains(struct vmtest *t, const char *domains_json);
 
+/*
+ * vmtest_init - a fresh temp dir and run dir in @t, for a test that writes
+ * files there (scripts, images) before vmtest_up_json().  Return: 0 or -errno.
+ */
+int vmtest_init(struct vmtest *t);
+
+/*
+ * vmtest_up_json - `ddvm up` a config of the test's run dir and @body, the
+ * rest of the top-level object's members as JSON text ("\"domains\": [..],
+ * \"vms\": [..]").  After vmtest_init().
+ *
+ * Return: 0, or -errno with t->log holding what ddvm said.
+ */
+int vmtest_up_json(struct vmtest *t, const char *body);
+
+/*
+ * vmtest_ddvm - run the ddvm binary with @args (NULL-terminated), its
+ * output (the tail, if long) in t->log.  Return: its exit status or -errno.
+ */
+int vmtest_ddvm(struct vmtest *t, const char *const *args);
+
 /* `ddvm down` and remove the temp dir unless @keep. Return: 0 or -errno. */
 int vmtest_down(struct vmtest *t, bool keep);
 

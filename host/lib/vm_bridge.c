@@ -200,6 +200,13 @@ bool ddvm_bridge_reap(struct ddvm_bridge *b, pid_t pid, int status, long long no
 	if (!b->pid || b->pid != pid)
 		return false;
 	b->pid = 0;
+	/*
+	 * Its helpers go with it: a bridge killed outright (ddvm blk nbd is
+	 * nbdkit's parent) leaves them holding the channel's client slot,
+	 * and the next bridge would find the channel full.  ddvm_spawn()
+	 * made the bridge its own process group.
+	 */
+	kill(-pid, SIGKILL);
 	ddvm_wait_status_text(status, how, sizeof(how));
 	if (stopping || b->state == DDVM_BRIDGE_STOPPED) {
 		blog(b, "pid %d %s", (int)pid, how);
@@ -216,8 +223,9 @@ void ddvm_bridge_stop(struct ddvm_bridge *b)
 	if (b->state == DDVM_BRIDGE_FAILED && !b->pid)
 		return;
 	b->state = DDVM_BRIDGE_STOPPED;
+	/* the whole group: a clean stop for the bridge and whatever it runs */
 	if (b->pid)
-		kill(b->pid, SIGTERM);
+		kill(-b->pid, SIGTERM);
 }
 
 bool ddvm_bridge_wait(struct ddvm_bridge *b, bool force)
@@ -228,7 +236,7 @@ bool ddvm_bridge_wait(struct ddvm_bridge *b, bool force)
 		return true;
 	if (force) {
 		blog(b, "pid %d still there after SIGTERM, killing", (int)b->pid);
-		kill(b->pid, SIGKILL);
+		kill(-b->pid, SIGKILL);
 		waitpid(b->pid, &status, 0);
 	} else if (waitpid(b->pid, &status, WNOHANG) != b->pid) {
 		return false;

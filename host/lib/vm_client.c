@@ -204,9 +204,10 @@ static void on_console_line(struct vm *vm, char *line)
 	/* the guest's to write: printable ASCII before it reaches a log or state.json */
 	for (p = line; *p; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-			*p = *p == '\t' ? ' ' : '?';
+			*p = *p == '\t' || *p == '\r' ? ' ' : '?';
+	/* serial lines end in \r\n */
 	p = line + strlen(line);
-	while (p > line && (p[-1] == '?' || p[-1] == ' '))	/* the serial line's \r */
+	while (p > line && p[-1] == ' ')
 		*--p = '\0';
 	if (*line)
 		snprintf(vm->last_line, sizeof(vm->last_line), "%s", line);

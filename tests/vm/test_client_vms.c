@@ -10,10 +10,12 @@
  * clean ext4 holding that VM's manifest and not the other's, and neither
  * VM's NIC received the other's stream.  "ddvm console" runs a command in a
  * VM.  Then the fault: the disk DD/OS is killed in the middle of a VM's
- * file-tree write; the VM is left alone and its tree still verifies.
+ * file-tree write; the VM is left alone and its tree still verifies; and
+ * its NBD bridge, killed, is restarted and found again by QEMU.
  * Needs root (the NIC DD/OS's tap, namespaces).
  */
 #include <errno.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -168,6 +170,35 @@ static long long vm_num(struct fixture *f, const char *vm, const char *key, cons
 	return n;
 }
 
+/* The bridge of VM @vm's first disk in state.json: a reference the caller drops. */
+static json_t *first_bridge(struct fixture *f, const char *vm)
+{
+	json_t *o = state_entry(f, "vms", vm);
+	json_t *br = json_incref(json_object_get(json_array_get(json_object_get(o, "disks"), 0),
+						 "bridge"));
+
+	json_decref(o);
+	return br;
+}
+
+static long long vm_bridge_num(struct fixture *f, const char *vm, const char *key)
+{
+	json_t *br = first_bridge(f, vm);
+	long long n = json_integer_value(json_object_get(br, key));
+
+	json_decref(br);
+	return n;
+}
+
+static bool vm_bridge_running(struct fixture *f, const char *vm)
+{
+	json_t *br = first_bridge(f, vm);
+	bool up = !strcmp(json_string_value(json_object_get(br, "state")) ?: "", "running");
+
+	json_decref(br);
+	return up;
+}
+
 /* The completed requests of domain @dom's first channel, from state.json. */
 static long long completed(struct fixture *f, const char *dom)
 {
@@ -319,8 +350,8 @@ static void test_dd_killed_mid_tree(void **state)
 {
 	struct fixture *f = *state;
 	char script[1024], body[1024], line[512], out[256], why[2048], path[160];
-	char sha_vm[VMTEST_SHA_HEX], sha_disk[VMTEST_SHA_HEX];
-	long long base, pid, kill_off;
+	char sha_vm[VMTEST_SHA_HEX], sha_disk[VMTEST_SHA_HEX], console[8192];
+	long long base, pid, kill_off, bridge;
 	long write_ok_off;
 	time_t deadline;
 	int ret;
@@ -389,17 +420,31 @@ static void test_dd_killed_mid_tree(void **state)
 	/* the VM was left alone: same QEMU, bridge never restarted */
 	assert_int_equal(vm_num(f, "vmf", "qemu_pid", NULL), pid);
 	{
-		json_t *d = state_entry(f, "domains", "cvf"), *vm = state_entry(f, "vms", "vmf");
-		json_t *br = json_object_get(json_array_get(json_object_get(vm, "disks"), 0),
-					     "bridge");
+		json_t *d = state_entry(f, "domains", "cvf");
 
 		assert_true(json_integer_value(json_object_get(d, "restarts")) >= 1);
-		assert_int_equal(json_integer_value(json_object_get(br, "restarts")), 0);
-		assert_string_equal(json_string_value(json_object_get(br, "state")), "running");
 		json_decref(d);
-		json_decref(vm);
 	}
+	assert_int_equal(vm_bridge_num(f, "vmf", "restarts"), 0);
+	assert_true(vm_bridge_running(f, "vmf"));
 	console_sha(f, "vmf", "MANIFEST ", sha_vm);
+
+	/* a bridge that dies is restarted, and QEMU's NBD client finds it again */
+	bridge = vm_bridge_num(f, "vmf", "pid");
+	assert_true(bridge > 0);
+	assert_int_equal(kill((pid_t)bridge, SIGKILL), 0);
+	deadline = time(NULL) + 60;
+	while (vm_bridge_num(f, "vmf", "restarts") < 1 || !vm_bridge_running(f, "vmf")) {
+		if (time(NULL) > deadline)
+			fail_msg("vmf's NBD bridge was not restarted within 60 s after SIGKILL");
+		usleep(100 * 1000);
+	}
+	if (vmtest_vm_console(&f->t, "vmf", "mount /dev/vda /mnt && /ddvm/run/filetree verify "
+			      "/mnt; umount /mnt\n", console, sizeof(console)))
+		fail_msg("ddvm console vmf: %s", console);
+	if (!strstr(console, "FILETREE-OK"))
+		fail_msg("after its bridge was killed and restarted, vmf's tree: %s", console);
+	assert_int_equal(vm_num(f, "vmf", "qemu_pid", NULL), pid);
 	scan_consoles(f, (const char *const[]){ "vmf", NULL });
 	if (vmtest_down(&f->t, true))
 		fail_msg("ddvm down: %s", f->t.log);

@@ -233,7 +233,8 @@ static void print_vms(FILE *f, json_t *vms, int live)
 			snprintf(ready, sizeof(ready), "-");
 		fprintf(f, "%-12s %-10s %-7lld %8s ", str(vm, "name"), state,
 			live ? num(vm, "qemu_pid") : 0, ready);
-		if (live && num(vm, "qemu_pid") && num(vm, "started_at") > 0)
+		if (live && num(vm, "qemu_pid") && num(vm, "started_at") > 0 &&
+		    (!strcmp(str(vm, "state"), "running") || !strcmp(str(vm, "state"), "booting")))
 			print_uptime(f, (long long)time(NULL) - num(vm, "started_at"));
 		else
 			fprintf(f, "-");

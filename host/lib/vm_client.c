@@ -289,7 +289,8 @@ static void on_qemu_exit(struct vm *vm, int status)
 	vm->pid = 0;
 	vm->exit_status = status;
 	if (vm->set->stopping) {
-		vm->state = VM_STOPPED;
+		if (vm->state != VM_FAILED)
+			vm->state = VM_STOPPED;
 		return;
 	}
 	if (vm->state == VM_BOOTING) {

@@ -277,9 +277,9 @@ int ddvm_bench_console_line(struct ddvm_bench_console *c, const char *line,
 		c->len = 0;
 		if (c->json)
 			c->json[0] = '\0';
-	} else if (after(tmp, DDVM_BENCH_BEGIN)) {
+	} else if (after(tmp, DDVM_BENCH_BEGIN) || after(tmp, DDVM_BENCH_CMD_BEGIN)) {
 		ev->kind = DDVM_BENCH_EV_BEGIN;
-	} else if ((r = after(tmp, DDVM_BENCH_END))) {
+	} else if ((r = after(tmp, DDVM_BENCH_END)) || (r = after(tmp, DDVM_BENCH_CMD_END))) {
 		ev->kind = DDVM_BENCH_EV_END;
 		ev->status = *r ? atoi(r) : -1;
 	} else if (!strncmp(line, "DDVM-FAIL:", 10)) {

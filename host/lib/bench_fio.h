@@ -5,6 +5,11 @@
  * speaks between DDVM-BENCH-BEGIN and DDVM-BENCH-END, and the parser of
  * fio's JSON output.  All pure, so all unit-tested.
  *
+ * The DD/OS's init (bench mode) frames the script with DDVM-BENCH-BEGIN
+ * and DDVM-BENCH-END <status>; a client VM's init (client mode) with
+ * DDVM-CMD-BEGIN and DDVM-CMD-END <status>: the parser takes either, so
+ * the same script runs in both.
+ *
  * Console lines the script prints, besides the JSON itself:
  *   DDVM-BENCH-MARK start NAME     fio's exec_prerun: the job begins I/O
  *   DDVM-BENCH-MARK end NAME       fio's exec_postrun: the job is done
@@ -26,6 +31,8 @@
 #define DDVM_BENCH_JSON_END	"DDVM-BENCH-JSON-END"
 #define DDVM_BENCH_BEGIN	"DDVM-BENCH-BEGIN"
 #define DDVM_BENCH_END		"DDVM-BENCH-END"
+#define DDVM_BENCH_CMD_BEGIN	"DDVM-CMD-BEGIN"	/* a client VM's init */
+#define DDVM_BENCH_CMD_END	"DDVM-CMD-END"
 
 /* The kernel's command line holds at most this many bytes (x86 COMMAND_LINE_SIZE - 1). */
 #define DDVM_KERNEL_CMDLINE_MAX	2047

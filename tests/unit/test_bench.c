@@ -349,6 +349,39 @@ static void test_console_protocol(void **state)
 	ddvm_bench_console_free(&c);
 }
 
+/* A client VM's init frames the same script with DDVM-CMD-BEGIN / DDVM-CMD-END. */
+static void test_console_client_frame(void **state)
+{
+	struct ddvm_bench_console c = { 0 };
+	struct ddvm_bench_event ev;
+
+	feed(&c, "DDVM-READY\r", &ev);
+	assert_int_equal(ev.kind, DDVM_BENCH_EV_NONE);
+	feed(&c, "DDVM-CMD-BEGIN\r", &ev);
+	assert_int_equal(ev.kind, DDVM_BENCH_EV_BEGIN);
+	feed(&c, "DDVM-BENCH-MARK start seq-read\r", &ev);
+	assert_int_equal(ev.kind, DDVM_BENCH_EV_START);
+	feed(&c, "DDVM-CMD-END 0\r", &ev);
+	assert_int_equal(ev.kind, DDVM_BENCH_EV_END);
+	assert_int_equal(ev.status, 0);
+	feed(&c, "DDVM-CMD-END 7", &ev);
+	assert_int_equal(ev.kind, DDVM_BENCH_EV_END);
+	assert_int_equal(ev.status, 7);
+	/* only the whole word: a longer one, or the word inside a line, is output */
+	feed(&c, "DDVM-CMD-BEGINNING\r", &ev);
+	assert_int_equal(ev.kind, DDVM_BENCH_EV_NONE);
+	feed(&c, "echo DDVM-CMD-END 1", &ev);
+	assert_int_equal(ev.kind, DDVM_BENCH_EV_NONE);
+	/* inside a JSON block the words are data */
+	feed(&c, "DDVM-BENCH-JSON seq-read 0", &ev);
+	feed(&c, "DDVM-CMD-END 0", &ev);
+	assert_int_equal(ev.kind, DDVM_BENCH_EV_NONE);
+	feed(&c, "DDVM-BENCH-JSON-END seq-read", &ev);
+	assert_int_equal(ev.kind, DDVM_BENCH_EV_JSON);
+	assert_non_null(strstr(ev.json, "DDVM-CMD-END 0"));
+	ddvm_bench_console_free(&c);
+}
+
 /* ---------------------------------------------------------------- CPU */
 
 static void test_proc_stat_ticks(void **state)
@@ -705,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_fio_script),
 		cmocka_unit_test(test_console_protocol),
+		cmocka_unit_test(test_console_client_frame),
 		cmocka_unit_test(test_proc_stat_ticks),
 		cmocka_unit_test(test_cpu_sample),
 		cmocka_unit_test(test_cpu_real_proc),

@@ -15,12 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "bench_blk.h"
 #include "progress.h"
 #include "bench_cpu.h"
 #include "bench_fio.h"
+#include "bench_vm.h"
 #include "blk_client.h"
 #include "pattern.h"
 #include "qemu_args.h"
@@ -85,6 +84,11 @@ int ddvm_bench_blk_config(struct ddvm_config *out, const struct ddvm_config *in,
 		d->channels[0].size = DDVM_DEFAULT_CHANNEL_SIZE;
 	}
 	d->nr_channels = 1;
+	/* the scratch image is the benchmark's: its channel sees all of it */
+	d->channels[0].offset = 0;
+	d->channels[0].length = 0;
+	d->warm_spare = false;
+	out->nr_vms = 0;	/* the config's VMs name domains this one drops */
 	return 0;
 }
 
@@ -222,28 +226,39 @@ void ddvm_bench_kernel_abi(const char *kernel, char *out, size_t len)
 	fclose(f);
 }
 
-static void fill_env(struct bench *b)
+void ddvm_bench_host_info(struct ddvm_bench_host *h)
 {
-	struct ddvm_bench_env *e = &b->rep->env;
 	char *qv[] = { (char *)ddvm_qemu_binary(), "--version", NULL };
 	struct utsname u;
 	time_t t = time(NULL);
 	struct tm tm;
 
+	memset(h, 0, sizeof(*h));
 	gmtime_r(&t, &tm);
-	strftime(e->date, sizeof(e->date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	strftime(h->date, sizeof(h->date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!uname(&u))
+		snprintf(h->host_kernel, sizeof(h->host_kernel), "%.16s %.80s %.16s", u.sysname,
+			 u.release, u.machine);
+	h->host_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	ddvm_bench_capture_line(qv, h->qemu_version, sizeof(h->qemu_version));
+}
+
+static void fill_env(struct bench *b)
+{
+	struct ddvm_bench_env *e = &b->rep->env;
+	struct ddvm_bench_host h;
+
+	ddvm_bench_host_info(&h);
+	memcpy(e->date, h.date, sizeof(e->date));
+	memcpy(e->host_kernel, h.host_kernel, sizeof(e->host_kernel));
+	memcpy(e->qemu_version, h.qemu_version, sizeof(e->qemu_version));
+	e->host_cpus = h.host_cpus;
 	snprintf(e->command, sizeof(e->command), "%s", b->o->command ? b->o->command : "");
 	snprintf(e->accel, sizeof(e->accel), "%s", ddvm_accel_name(b->o->accel));
 	snprintf(e->accel_reason, sizeof(e->accel_reason), "%s", b->o->accel->reason);
 	snprintf(e->controller, sizeof(e->controller), "%s",
 		 ddvm_controller_name(b->dom->disk.controller));
 	ddvm_bench_kernel_abi(b->o->cfg->kernel, e->kernel_abi, sizeof(e->kernel_abi));
-	if (!uname(&u))
-		snprintf(e->host_kernel, sizeof(e->host_kernel), "%.16s %.80s %.16s", u.sysname,
-			 u.release,
-			 u.machine);
-	e->host_cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	ddvm_bench_capture_line(qv, e->qemu_version, sizeof(e->qemu_version));
 	snprintf(e->ioengine, sizeof(e->ioengine), "%s", DDVM_BENCH_IOENGINE);
 	snprintf(e->image, sizeof(e->image), "%s", b->dom->disk.image);
 	e->size = b->dom->disk.size;
@@ -256,16 +271,6 @@ static void fill_env(struct bench *b)
 	e->channel_size = b->dom->channels[0].size;
 	snprintf(e->run_dir, sizeof(e->run_dir), "%s", b->o->cfg->run_dir);
 	ddvm_loadavg(NULL, e->load_start);
-}
-
-static int workload_index(const struct bench *b, const char *name)
-{
-	unsigned int i;
-
-	for (i = 0; i < b->rep->nr; i++)
-		if (!strcmp(b->rep->w[i].name, name))
-			return (int)i;
-	return -1;
 }
 
 int ddvm_bench_reap(pid_t pid, int ms, int sig_first)
@@ -289,18 +294,6 @@ int ddvm_bench_reap(pid_t pid, int ms, int sig_first)
 
 /* ------------------------------------------------------------------- native */
 
-struct native {
-	struct bench *b;
-	struct ddvm_bench_console con;
-	struct ddvm_bench_cpu cpu;
-	double t_start[DDVM_BENCH_MAX_WORKLOADS], t_stop[DDVM_BENCH_MAX_WORKLOADS];
-	double c_start[DDVM_BENCH_MAX_WORKLOADS], c_stop[DDVM_BENCH_MAX_WORKLOADS];
-	bool begun, done, failed;
-	double deadline;	/* for the next sign of progress */
-	int script_status;
-	char last_line[200];
-};
-
 /* The QEMU command line of the native side: the domain's, bench image and script. */
 static int native_argv(struct bench *b, struct ddvm_argv *a, struct ddvm_err *err)
 {
@@ -311,11 +304,12 @@ static int native_argv(struct bench *b, struct ddvm_argv *a, struct ddvm_err *er
 		.ioengine = DDVM_BENCH_IOENGINE,
 	};
 	struct ddvm_config *ncfg;
-	char script[2048], b64[2800], *cmdline;
-	int i, ret, n;
+	char script[2048], args[2900];
+	int ret, n;
 
 	n = ddvm_bench_fio_script(script, sizeof(script), &fo, b->rep->w, b->rep->nr);
-	if (n < 0 || ddvm_base64(b64, sizeof(b64), script, (size_t)n) < 0)
+	memcpy(args, " ddvm.mode=bench ddvm.cmd=", 26);
+	if (n < 0 || ddvm_base64(args + 26, sizeof(args) - 26, script, (size_t)n) < 0)
 		return ddvm_errf(err, -ENOSPC, "the fio script does not fit the kernel command line");
 	ncfg = malloc(sizeof(*ncfg));
 	if (!ncfg)
@@ -326,180 +320,48 @@ static int native_argv(struct bench *b, struct ddvm_argv *a, struct ddvm_err *er
 	snprintf(ncfg->initrd, sizeof(ncfg->initrd), "%s", b->o->bench_initrd);
 	ret = ddvm_qemu_argv(a, ncfg, &ncfg->domains[0], b->o->accel, cfg->run_dir, err);
 	free(ncfg);
+	if (!ret)
+		ret = ddvm_bench_cmdline_append(a, args, err);
 	if (ret)
-		return ret;
-	for (i = 0; i + 1 < a->argc; i++) {
-		if (strcmp(a->argv[i], "-append"))
-			continue;
-		if (asprintf(&cmdline, "%s ddvm.mode=bench ddvm.cmd=%s", a->argv[i + 1], b64) < 0)
-			goto out_nomem;
-		if (strlen(cmdline) > DDVM_KERNEL_CMDLINE_MAX) {
-			ret = ddvm_errf(err, -E2BIG, "kernel command line of %zu bytes, at most %d "
-					"fit", strlen(cmdline), DDVM_KERNEL_CMDLINE_MAX);
-			free(cmdline);
-			ddvm_argv_free(a);
-			return ret;
-		}
-		free(a->argv[i + 1]);
-		a->argv[i + 1] = cmdline;
-		return 0;
-	}
-	ddvm_argv_free(a);
-	return ddvm_errf(err, -EINVAL, "no -append in the QEMU command line");
-out_nomem:
-	ddvm_argv_free(a);
-	return ddvm_errf(err, -ENOMEM, "out of memory");
+		ddvm_argv_free(a);
+	return ret;
 }
 
-static void native_event(struct native *nv, const struct ddvm_bench_event *ev)
+static int native_parse(void *ctx, unsigned int i, const char *out, size_t len,
+			struct ddvm_bench_result *r, struct ddvm_err *err)
 {
-	struct bench *b = nv->b;
-	struct ddvm_bench_result *r;
-	struct ddvm_err err = { "" };
+	struct bench *b = ctx;
 	char ver[32];
-	int i = ev->name[0] ? workload_index(b, ev->name) : -1;
-	double c;
+	int ret;
 
-	switch (ev->kind) {
-	case DDVM_BENCH_EV_BEGIN:
-		nv->begun = true;
-		say(b, "native: DD/OS up, fio starting");
-		break;
-	case DDVM_BENCH_EV_START:
-		if (i < 0)
-			break;
-		nv->t_start[i] = ddvm_bench_now();
-		nv->c_start[i] = ddvm_bench_cpu_sample(&nv->cpu, &c, NULL) ? -1 : c;
-		report_step(b, (unsigned int)i + 1, "native", (unsigned int)i, NULL, NULL);
-		break;
-	case DDVM_BENCH_EV_STOP:
-		if (i < 0)
-			break;
-		nv->t_stop[i] = ddvm_bench_now();
-		nv->c_stop[i] = ddvm_bench_cpu_sample(&nv->cpu, &c, NULL) ? -1 : c;
-		break;
-	case DDVM_BENCH_EV_JSON:
-		if (i < 0)
-			break;
-		r = &b->rep->native[i];
-		if (ddvm_bench_fio_parse(ev->json, ev->json_len, &b->rep->w[i], r, ver, sizeof(ver),
-					 &err)) {
-			snprintf(r->error, sizeof(r->error), "%s%s", err.msg,
-				 ev->status ? " (fio failed; see the native console log)" : "");
-			report_step(b, (unsigned int)i + 1, "native", (unsigned int)i, NULL, r->error);
-			break;
-		}
+	ret = ddvm_bench_fio_parse(out, len, &b->rep->w[i], r, ver, sizeof(ver), err);
+	if (!ret)
 		snprintf(b->rep->env.fio_version, sizeof(b->rep->env.fio_version), "%s", ver);
-		if (nv->c_start[i] >= 0 && nv->c_stop[i] >= nv->c_start[i] &&
-		    nv->t_stop[i] > nv->t_start[i]) {
-			r->cpu_seconds = nv->c_stop[i] - nv->c_start[i];
-			r->cpu_window = nv->t_stop[i] - nv->t_start[i];
-			ddvm_bench_result_cpu(r);
-		}
-		report_step(b, (unsigned int)i + 1, "native", (unsigned int)i, r, NULL);
-		break;
-	case DDVM_BENCH_EV_END:
-		nv->done = true;
-		nv->script_status = ev->status;
-		break;
-	case DDVM_BENCH_EV_FAIL:
-		nv->failed = true;
-		snprintf(b->rep->native_error, sizeof(b->rep->native_error),
-			 "the bench DD/OS failed: %s", ev->msg);
-		break;
-	case DDVM_BENCH_EV_NONE:
-		break;
-	}
+	return ret;
 }
 
-static void native_line(struct native *nv, const char *line, int logfd)
+static void native_note(void *ctx, int i, const struct ddvm_bench_result *r, const char *msg)
 {
-	struct ddvm_bench_event ev;
-	size_t n = strlen(line);
+	struct bench *b = ctx;
 
-	if (logfd >= 0 && (write(logfd, line, n) < 0 || write(logfd, "\n", 1) < 0))
-		logfd = -1;	/* the log is a courtesy */
-	if (n && line[0] != '\r' && !nv->con.in_json)
-		snprintf(nv->last_line, sizeof(nv->last_line), "%.*s", (int)strcspn(line, "\r"),
-			 line);
-	if (ddvm_bench_console_line(&nv->con, line, &ev))
-		return;
-	if (ev.kind != DDVM_BENCH_EV_NONE)
-		nv->deadline = ddvm_bench_now() + nv->b->o->ramp + nv->b->o->runtime + WORKLOAD_SLACK_S;
-	native_event(nv, &ev);
-}
-
-/*
- * Read QEMU's console until the script ends, the guest fails or time runs
- * out: the boot has 2 * boot_timeout to reach the script, then each
- * workload ramp + runtime + WORKLOAD_SLACK_S from the previous mark, so a
- * stalled device (DESIGN.md §7) is reported in a minute, not at the end.
- */
-static void native_watch(struct native *nv, int fd, int logfd)
-{
-	static char buf[65536];
-	size_t len = 0, i, start;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	ssize_t n;
-	double left;
-
-	while (!nv->done && !nv->failed) {
-		left = nv->deadline - ddvm_bench_now();
-		if (left <= 0) {
-			snprintf(nv->b->rep->native_error, sizeof(nv->b->rep->native_error),
-				 "timed out %s; last console line: %s",
-				 nv->begun ? "running fio (a stalled device?)" : "booting the bench DD/OS",
-				 nv->last_line);
-			return;
-		}
-		if (poll(&pfd, 1, (int)(left * 1000) + 1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		n = read(fd, buf + len, sizeof(buf) - 1 - len);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0) {
-			snprintf(nv->b->rep->native_error, sizeof(nv->b->rep->native_error),
-				 "QEMU exited before %s; last console line: %s", DDVM_BENCH_END,
-				 nv->last_line);
-			return;
-		}
-		len += (size_t)n;
-		for (i = 0, start = 0; i < len; i++) {
-			if (buf[i] != '\n')
-				continue;
-			buf[i] = '\0';
-			native_line(nv, buf + start, logfd);
-			start = i + 1;
-		}
-		memmove(buf, buf + start, len - start);
-		len -= start;
-		if (len == sizeof(buf) - 1) {	/* a line longer than we keep */
-			buf[len] = '\0';
-			native_line(nv, buf, logfd);
-			len = 0;
-		}
-	}
+	if (i < 0)
+		say(b, "native: DD/OS up, fio starting");
+	else
+		report_step(b, (unsigned int)i + 1, "native", (unsigned int)i, r, msg);
 }
 
 static void native_run(struct bench *b)
 {
-	struct ddvm_spawn sp = { .stdin_fd = -1, .keep_fd = -1, .death_signal = SIGKILL };
-	struct native *nv;
+	struct ddvm_bench_watch *wt;
 	struct ddvm_argv a = { 0 };
 	struct ddvm_err err = { "" };
 	char log[DDVM_PATH_MAX + 32];
-	int op[2], logfd;
-	pid_t pid;
 
-	nv = calloc(1, sizeof(*nv));
-	if (!nv) {
+	wt = calloc(1, sizeof(*wt));
+	if (!wt) {
 		snprintf(b->rep->native_error, sizeof(b->rep->native_error), "out of memory");
 		return;
 	}
-	nv->b = b;
 	if (native_argv(b, &a, &err)) {
 		snprintf(b->rep->native_error, sizeof(b->rep->native_error), "%s", err.msg);
 		goto out_free;
@@ -513,43 +375,28 @@ static void native_run(struct bench *b)
 		goto out_free;
 	}
 	snprintf(log, sizeof(log), "%s/" NATIVE_CONSOLE_LOG, b->o->cfg->run_dir);
-	logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (logfd >= 0)
-		dprintf(logfd, "=== ddvm bench: %s\n", b->rep->env.native_cmdline);
-	if (pipe2(op, O_CLOEXEC)) {
-		snprintf(b->rep->native_error, sizeof(b->rep->native_error), "pipe: %s",
-			 strerror(errno));
-		goto out_log;
-	}
 	say(b, "native: booting the DD/OS from %s (%llu MiB) with fio on %s", b->o->bench_initrd,
 	    (unsigned long long)(b->rep->env.memory_native >> 20),
 	    ddvm_controller_devpath(b->dom->disk.controller));
-	sp.argv = a.argv;
-	sp.stdout_fd = op[1];
-	sp.stderr_fd = op[1];
-	if (ddvm_spawn(&sp, &pid, &err)) {
-		snprintf(b->rep->native_error, sizeof(b->rep->native_error), "%s", err.msg);
-		close(op[0]);
-		close(op[1]);
-		goto out_log;
-	}
-	close(op[1]);
-	ddvm_bench_cpu_add(&nv->cpu, pid);	/* native: QEMU alone does the work */
-	nv->deadline = ddvm_bench_now() + 2.0 * b->dom->boot_timeout;
-	native_watch(nv, op[0], logfd);
-	close(op[0]);
-	/* the guest powers off after the script; a stuck one is killed */
-	ddvm_bench_reap(pid, nv->done ? POWEROFF_TIMEOUT_MS : 0, 0);
-	if (nv->done && nv->script_status && !b->rep->native_error[0])
-		snprintf(b->rep->native_error, sizeof(b->rep->native_error),
-			 "the fio script exited %d (see %.400s)", nv->script_status, log);
-out_log:
-	if (logfd >= 0)
-		close(logfd);
+	/* native: QEMU alone does the work (ddvm_bench_vm_run accounts it) */
+	wt->w = b->rep->w;
+	wt->nr = b->rep->nr;
+	wt->res = b->rep->native;
+	wt->what = "the bench DD/OS";
+	wt->boot_s = 2.0 * b->dom->boot_timeout;
+	wt->step_s = b->o->ramp + b->o->runtime + DDVM_BENCH_WORKLOAD_SLACK_S;
+	wt->stop = b->o->stop;
+	wt->parse = native_parse;
+	wt->note = native_note;
+	wt->ctx = b;
+	ddvm_bench_vm_run(&a, log, wt, -1, NULL, NULL);
+	if (wt->error[0])
+		snprintf(b->rep->native_error, sizeof(b->rep->native_error), "%.400s (see %.80s)",
+			 wt->error, log);
 out_free:
-	ddvm_bench_console_free(&nv->con);
+	ddvm_bench_watch_free(wt);
 	ddvm_argv_free(&a);
-	free(nv);
+	free(wt);
 }
 
 /* -------------------------------------------------------------------- reuse */
@@ -571,20 +418,32 @@ static void reuse_progress(void *arg, const char *line)
 static int reuse_state(struct bench *b, struct reuse *ru, struct ddvm_err *err)
 {
 	const struct ddvm_domain_cfg *d = b->dom;
-	json_t *st, *dom;
+	struct ddvm_bench_pids p;
 	int ret;
 
-	ret = ddvm_state_load(b->o->cfg->run_dir, &st, err);
+	ret = ddvm_bench_run_pids(b->o->cfg->run_dir, &p, err);
 	if (ret)
 		return ret;
-	dom = json_array_get(json_object_get(st, "domains"), 0);
-	ru->qemu_pid = (pid_t)json_integer_value(json_object_get(dom, "qemu_pid"));
-	ru->hub_pid = (pid_t)json_integer_value(json_object_get(json_object_get(st, "hub"), "pid"));
-	json_decref(st);
-	if (ru->qemu_pid <= 0 || ru->hub_pid <= 0)
-		return ddvm_errf(err, -ESRCH, "state.json names no QEMU or hub pid");
+	ru->qemu_pid = p.domain[0];
+	ru->hub_pid = p.hub;
 	return ddvm_hub_socket_path(ru->sock, sizeof(ru->sock), b->o->cfg->run_dir, d->name,
 				    d->channels[0].name, err);
+}
+
+/* The supervisor's progress for the caller, its last line kept for the error. */
+struct follow {
+	ddvm_progress_fn *line;
+	void *ctx;
+	char last[256];
+};
+
+static void follow_line(void *arg, const char *line)
+{
+	struct follow *f = arg;
+
+	snprintf(f->last, sizeof(f->last), "%s", line);
+	if (f->line)
+		f->line(f->ctx, line);
 }
 
 int ddvm_bench_supervise(const struct ddvm_config *cfg, const struct ddvm_accel *accel, int lock_fd,
@@ -594,7 +453,7 @@ int ddvm_bench_supervise(const struct ddvm_config *cfg, const struct ddvm_accel 
 	struct ddvm_supervisor_opts so = {
 		.cfg = cfg, .accel = accel, .lock_fd = lock_fd, .exe = exe,
 	};
-	const struct ddvm_domain_cfg *d = &cfg->domains[0];
+	struct follow f = { .line = line, .ctx = ctx };
 	char log[DDVM_PATH_MAX + 32];
 	struct ddvm_err e2;
 	int pp[2], logfd, ret;
@@ -638,11 +497,14 @@ int ddvm_bench_supervise(const struct ddvm_config *cfg, const struct ddvm_accel 
 	close(logfd);
 	*sv_pid = pid;
 	left = deadline - ddvm_bench_now();
-	ret = left > 0 && !ddvm_progress_follow(pp[0], (int)(left * 1000), line, ctx) ? 0 : -1;
+	ret = left > 0 && !ddvm_progress_follow(pp[0], (int)(left * 1000), follow_line, &f) ?
+	      0 : -1;
 	close(pp[0]);
+	/* the consoles are RUN/NAME/console.log, a domain's or a VM's */
 	if (ret)
-		return ddvm_errf(err, -EIO, "the DD/OS did not come up (see %s and %s/%s/%s)", log,
-				 cfg->run_dir, d->name, DDVM_CONSOLE_LOG);
+		return ddvm_errf(err, -EIO, "the DD/OS%s did not come up%s%.200s (see %s and the "
+				 "consoles in %s)", cfg->nr_vms ? "es or client VMs" : "",
+				 f.last[0] ? "; last: " : "", f.last, log, cfg->run_dir);
 	return 0;
 }
 
@@ -731,37 +593,69 @@ static void reuse_run(struct bench *b, int lock_fd)
 
 /* --------------------------------------------------------------------- run */
 
-int ddvm_bench_blk_run(const struct ddvm_bench_blk_opts *o, struct ddvm_bench_blk_report *rep,
-		       struct ddvm_err *err)
+int ddvm_bench_preflight(const struct ddvm_config *cfg, const char *bench_initrd,
+			 struct ddvm_err *err)
 {
-	struct bench b = { .o = o, .rep = rep };
 	struct ddvm_config *ncfg;
-	int lock_fd, ret;
-	bool filled;
-
-	memset(rep, 0, sizeof(*rep));
-	rep->w = ddvm_bench_workloads;
-	rep->nr = ddvm_bench_nr_workloads;
-	if (o->cfg->nr_domains != 1)
-		return ddvm_errf(err, -EINVAL, "a benchmark config has one domain");
-	b.dom = &o->cfg->domains[0];
-	if (!o->runtime)
-		return ddvm_errf(err, -EINVAL, "runtime must be at least 1 s");
+	int ret;
 
 	/* what would fail later: kernel, both images, QEMU, socket paths */
 	ncfg = malloc(sizeof(*ncfg));
 	if (!ncfg)
 		return ddvm_errf(err, -ENOMEM, "out of memory");
-	*ncfg = *o->cfg;
-	snprintf(ncfg->initrd, sizeof(ncfg->initrd), "%s", o->bench_initrd);
+	*ncfg = *cfg;
+	snprintf(ncfg->initrd, sizeof(ncfg->initrd), "%s", bench_initrd);
 	ret = ddvm_supervisor_preflight(ncfg, err);
 	free(ncfg);
 	if (ret) {
-		if (strstr(err->msg, o->bench_initrd))
+		if (strstr(err->msg, bench_initrd))
 			ddvm_err_prefix(err, ret, "bench image: ");
 		return ret;
 	}
-	ret = ddvm_supervisor_preflight(o->cfg, err);
+	return ddvm_supervisor_preflight(cfg, err);
+}
+
+static int bench_init(struct bench *b, const struct ddvm_bench_blk_opts *o,
+		      struct ddvm_bench_blk_report *rep, struct ddvm_err *err)
+{
+	memset(rep, 0, sizeof(*rep));
+	b->o = o;
+	b->rep = rep;
+	rep->w = ddvm_bench_workloads;
+	rep->nr = ddvm_bench_nr_workloads;
+	if (o->cfg->nr_domains != 1)
+		return ddvm_errf(err, -EINVAL, "a benchmark config has one domain");
+	b->dom = &o->cfg->domains[0];
+	if (!o->runtime)
+		return ddvm_errf(err, -EINVAL, "runtime must be at least 1 s");
+	return 0;
+}
+
+int ddvm_bench_blk_native(const struct ddvm_bench_blk_opts *o, struct ddvm_bench_blk_report *rep,
+			  struct ddvm_err *err)
+{
+	struct bench b;
+	int ret;
+
+	ret = bench_init(&b, o, rep, err);
+	if (ret)
+		return ret;
+	fill_env(&b);
+	native_run(&b);
+	ddvm_loadavg(NULL, rep->env.load_end);
+	return 0;
+}
+
+int ddvm_bench_blk_run(const struct ddvm_bench_blk_opts *o, struct ddvm_bench_blk_report *rep,
+		       struct ddvm_err *err)
+{
+	struct bench b;
+	int lock_fd, ret;
+	bool filled;
+
+	ret = bench_init(&b, o, rep, err);
+	if (!ret)
+		ret = ddvm_bench_preflight(o->cfg, o->bench_initrd, err);
 	if (ret)
 		return ret;
 	/* the run directory's lock also keeps two benchmarks off one scratch image */

@@ -9,6 +9,7 @@
 #ifndef DDVM_BENCH_BLK_H
 #define DDVM_BENCH_BLK_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -62,12 +63,14 @@ struct ddvm_bench_blk_opts {
 	const char *command;		/* the command line, for the report */
 	void (*progress)(void *ctx, const struct ddvm_bench_progress *p);
 	void *ctx;
+	volatile sig_atomic_t *stop;	/* if not NULL: set, the native side stops */
 };
 
 /**
  * ddvm_bench_blk_config - the config a benchmark runs: domain @domain of
- *	@in (the first if NULL) with one channel (its first, or the default),
- *	its disk replaced by the scratch image.
+ *	@in (the first if NULL) with one channel (its first, or the default)
+ *	over the whole disk, its disk replaced by the scratch image, no warm
+ *	spare and no client VMs.
  * @out:        filled; relative paths stay relative (absolutize after)
  * @in:         the loaded config
  * @domain:     a domain name or NULL
@@ -111,10 +114,47 @@ int ddvm_bench_scratch(const char *path, uint64_t size, bool *filled, struct ddv
 int ddvm_bench_blk_run(const struct ddvm_bench_blk_opts *o, struct ddvm_bench_blk_report *rep,
 		       struct ddvm_err *err);
 
+/**
+ * ddvm_bench_blk_native - only the native side (fio in a DD/OS booted from
+ *	the bench image) of @o into @rep (native results, native_error,
+ *	env); for `ddvm bench client`, which holds the run directory's lock
+ *	and has checked the scratch image and ddvm_bench_preflight().
+ * @o:   what to run; @o->cfg->run_dir exists
+ * @rep: the report
+ * @err: why nothing could be run
+ *
+ * Return: 0 (see @rep for failures) or -EINVAL.
+ */
+int ddvm_bench_blk_native(const struct ddvm_bench_blk_opts *o, struct ddvm_bench_blk_report *rep,
+			  struct ddvm_err *err);
+
+/**
+ * ddvm_bench_preflight - what would fail later in a benchmark of @cfg:
+ *	the supervisor's preflight, also with @bench_initrd as the image.
+ * @cfg:          the benchmark's config, paths absolute
+ * @bench_initrd: the initramfs with fio and iperf3
+ * @err:          names the file or program at fault
+ *
+ * Return: 0 or -errno.
+ */
+int ddvm_bench_preflight(const struct ddvm_config *cfg, const char *bench_initrd,
+			 struct ddvm_err *err);
+
 /* Helpers the net benchmark shares. */
 
 /* ddvm_bench_capture_line - the first line @argv prints on stdout, or "" (version strings). */
 void ddvm_bench_capture_line(char *const *argv, char *out, size_t len);
+
+/* The host a benchmark runs on: when, which kernel, how many CPUs, which QEMU. */
+struct ddvm_bench_host {
+	char date[32];			/* ISO 8601, UTC */
+	char host_kernel[128];
+	long host_cpus;
+	char qemu_version[128];
+};
+
+/* ddvm_bench_host_info - fill @h now. */
+void ddvm_bench_host_info(struct ddvm_bench_host *h);
 
 /* ddvm_bench_kernel_abi - the "abi" file beside @kernel, or "unknown". */
 void ddvm_bench_kernel_abi(const char *kernel, char *out, size_t len);
@@ -127,8 +167,9 @@ int ddvm_bench_reap(pid_t pid, int ms, int sig_first);
 
 /**
  * ddvm_bench_supervise - run a supervisor for @cfg, as `ddvm up` does, in
- *	a child of ours, and follow its progress until its domain serves.
- * @cfg:      one domain, absolute paths, a private run directory
+ *	a child of ours, and follow its progress until its domains serve
+ *	and its client VMs run.
+ * @cfg:      absolute paths, a private run directory
  * @accel:    the accelerator
  * @lock_fd:  the run directory's lock, held by us
  * @exe:      the ddvm binary, for the hub
@@ -136,9 +177,9 @@ int ddvm_bench_reap(pid_t pid, int ms, int sig_first);
  * @line:     gets each progress line
  * @ctx:      for @line
  * @sv_pid:   the supervisor's pid (> 0 even on failure once forked: stop it)
- * @err:      why the domain does not serve
+ * @err:      why not, with the supervisor's last progress line
  *
- * Return: 0 or -errno (-EIO: the DD/OS did not come up).
+ * Return: 0 or -errno (-EIO: a DD/OS or VM did not come up).
  */
 int ddvm_bench_supervise(const struct ddvm_config *cfg, const struct ddvm_accel *accel, int lock_fd,
 			 const char *exe, double deadline, ddvm_progress_fn *line, void *ctx,

@@ -94,8 +94,8 @@ int ddvm_bench_bar(const struct ddvm_bench_blk_report *rep)
 	return seen ? met : -1;
 }
 
-static const char *fmt_metric(char *buf, size_t len, const struct ddvm_bench_workload *w,
-			      const struct ddvm_bench_result *r)
+const char *ddvm_bench_fmt_metric(char *buf, size_t len, const struct ddvm_bench_workload *w,
+				  const struct ddvm_bench_result *r)
 {
 	if (!r->valid)
 		snprintf(buf, len, "-");
@@ -172,8 +172,8 @@ char *ddvm_bench_table(const struct ddvm_bench_blk_report *rep)
 		const struct ddvm_bench_workload *w = &rep->w[i];
 
 		fprintf(fp, "%-20s %14s %14s %6s   %-10s %7s %7s %6s\n", w->label,
-			fmt_metric(a, sizeof(a), w, &rep->native[i]),
-			fmt_metric(b, sizeof(b), w, &rep->reuse[i]),
+			ddvm_bench_fmt_metric(a, sizeof(a), w, &rep->native[i]),
+			ddvm_bench_fmt_metric(b, sizeof(b), w, &rep->reuse[i]),
 			fmt_num(c, sizeof(c), ddvm_bench_ratio(rep, i), 2), "",
 			fmt_num(d, sizeof(d), cpu_or_none(&rep->native[i]), 2),
 			fmt_num(f, sizeof(f), cpu_or_none(&rep->reuse[i]), 2),
@@ -223,7 +223,7 @@ char *ddvm_bench_table(const struct ddvm_bench_blk_report *rep)
 	return out;
 }
 
-static json_t *result_json(const struct ddvm_bench_result *r, bool net)
+json_t *ddvm_bench_result_json(const struct ddvm_bench_result *r, bool net)
 {
 	if (!r->valid)
 		return json_pack("{s:b, s:s}", "valid", 0, "error", r->error);
@@ -304,8 +304,8 @@ static json_t *net_json(const struct ddvm_bench_blk_report *rep, int bar)
 			      "name", w->name, "label", w->label,
 			      "direction", w->rtt ? "both" : w->write ? "send" : "receive",
 			      "mtu", (int)w->mtu, "metric", w->rtt ? "rtt_avg_us" : "mbit_s",
-			      "native", result_json(&rep->native[i], true),
-			      "reuse", result_json(&rep->reuse[i], true),
+			      "native", ddvm_bench_result_json(&rep->native[i], true),
+			      "reuse", ddvm_bench_result_json(&rep->reuse[i], true),
 			      "ratio", num_or_null(ddvm_bench_ratio(rep, i)),
 			      "cpu_ratio", num_or_null(cpu_ratio(rep, i)));
 		if (!o || json_array_append_new(arr, o)) {
@@ -341,8 +341,8 @@ json_t *ddvm_bench_json(const struct ddvm_bench_blk_report *rep)
 			      "name", w->name, "label", w->label, "rw", w->write ? "write" : "read",
 			      "pattern", w->random ? "random" : "sequential", "bs", (int)w->bs,
 			      "qd", (int)w->qd, "metric", w->throughput ? "mib_s" : "iops",
-			      "native", result_json(&rep->native[i], false),
-			      "reuse", result_json(&rep->reuse[i], false),
+			      "native", ddvm_bench_result_json(&rep->native[i], false),
+			      "reuse", ddvm_bench_result_json(&rep->reuse[i], false),
 			      "ratio", num_or_null(ddvm_bench_ratio(rep, i)),
 			      "cpu_ratio", num_or_null(cpu_ratio(rep, i)));
 		if (!o || json_array_append_new(arr, o)) {
@@ -448,7 +448,7 @@ out_nomem:
 	return -ENOMEM;
 }
 
-static int write_file(const char *path, const char *text, struct ddvm_err *err)
+int ddvm_bench_write_file(const char *path, const char *text, struct ddvm_err *err)
 {
 	size_t len = strlen(text), off = 0;
 	ssize_t n;
@@ -472,7 +472,7 @@ static int write_file(const char *path, const char *text, struct ddvm_err *err)
 	return ret;
 }
 
-int ddvm_bench_plot(const struct ddvm_bench_blk_report *rep, const char *base,
+int ddvm_bench_draw(const void *rep, ddvm_bench_chart_fn *chart, const char *base,
 		    struct ddvm_err *err)
 {
 	char dat[DDVM_PATH_MAX + 8], gp[DDVM_PATH_MAX + 8], png[DDVM_PATH_MAX + 8], log[DDVM_PATH_MAX + 8];
@@ -488,12 +488,12 @@ int ddvm_bench_plot(const struct ddvm_bench_blk_report *rep, const char *base,
 	snprintf(log, sizeof(log), "%s.gp.log", base);
 	if (!gp_safe(base))
 		return ddvm_errf(err, -EINVAL, "%s: a quote or newline in the path", base);
-	ret = ddvm_bench_gnuplot(rep, dat, png, &data, &script);
+	ret = chart(rep, dat, png, &data, &script);
 	if (ret)
 		return ddvm_errf(err, ret, "out of memory");
-	ret = write_file(dat, data, err);
+	ret = ddvm_bench_write_file(dat, data, err);
 	if (!ret)
-		ret = write_file(gp, script, err);
+		ret = ddvm_bench_write_file(gp, script, err);
 	free(data);
 	free(script);
 	if (ret)
@@ -519,4 +519,16 @@ int ddvm_bench_plot(const struct ddvm_bench_blk_report *rep, const char *base,
 	}
 	unlink(log);
 	return 0;
+}
+
+static int blk_chart(const void *rep, const char *dat, const char *png, char **data,
+		     char **script)
+{
+	return ddvm_bench_gnuplot(rep, dat, png, data, script);
+}
+
+int ddvm_bench_plot(const struct ddvm_bench_blk_report *rep, const char *base,
+		    struct ddvm_err *err)
+{
+	return ddvm_bench_draw(rep, blk_chart, base, err);
 }

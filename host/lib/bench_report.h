@@ -83,6 +83,13 @@ double ddvm_bench_ratio(const struct ddvm_bench_blk_report *rep, unsigned int i)
  */
 int ddvm_bench_bar(const struct ddvm_bench_blk_report *rep);
 
+/* The headline metric of @r as shown: "950.0 MiB/s", "8000 IOPS", "940 Mbit/s", "310 us", "-". */
+const char *ddvm_bench_fmt_metric(char *buf, size_t len, const struct ddvm_bench_workload *w,
+				  const struct ddvm_bench_result *r);
+
+/* One result as JSON (a net one: Mbit/s and RTT).  Return: a new reference, or NULL. */
+json_t *ddvm_bench_result_json(const struct ddvm_bench_result *r, bool net);
+
 /* ddvm_bench_table - the report as a table for a terminal.  Return: text to free, or NULL. */
 char *ddvm_bench_table(const struct ddvm_bench_blk_report *rep);
 
@@ -116,5 +123,25 @@ int ddvm_bench_gnuplot(const struct ddvm_bench_blk_report *rep, const char *dat,
  */
 int ddvm_bench_plot(const struct ddvm_bench_blk_report *rep, const char *base,
 		    struct ddvm_err *err);
+
+/* A chart's data and script text for report @rep (ddvm_bench_gnuplot()'s shape). */
+typedef int ddvm_bench_chart_fn(const void *rep, const char *dat, const char *png, char **data,
+				char **script);
+
+/**
+ * ddvm_bench_draw - write @base.dat and @base.gp from @chart and run
+ *	gnuplot to draw @base.png.
+ * @rep:   the report @chart reads
+ * @chart: makes the data and the script
+ * @base:  path without extension
+ * @err:   names the file or says why gnuplot failed
+ *
+ * Return: 0, -ENOENT (no gnuplot), -EIO (gnuplot failed), -errno.
+ */
+int ddvm_bench_draw(const void *rep, ddvm_bench_chart_fn *chart, const char *base,
+		    struct ddvm_err *err);
+
+/* ddvm_bench_write_file - @path holds @text now.  Return: 0 or -errno (@err names it). */
+int ddvm_bench_write_file(const char *path, const char *text, struct ddvm_err *err);
 
 #endif /* DDVM_BENCH_REPORT_H */

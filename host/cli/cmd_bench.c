@@ -15,6 +15,7 @@
 
 #include "accel.h"
 #include "bench_blk.h"
+#include "bench_client.h"
 #include "bench_net.h"
 #include "bench_report.h"
 #include "commands.h"
@@ -52,7 +53,26 @@
 	"  domain).  Needs root (namespaces, taps).  The remote end computes its\n" \
 	"  own TCP checksums unless --remote-offload: the DD/OS's module does not\n" \
 	"  yet complete the partial checksums virtio-net hands it, and clients\n" \
-	"  would drop those segments.\n"
+	"  would drop those segments.\n" \
+	"\n" \
+	"usage: ddvm bench client [--paths nbd,front,direct,native] [--only blk|net]\n" \
+	"                         [--net|--no-net] [--controller C] [--nic MODEL] [--runtime S]\n" \
+	"                         [--ramp S] [--omit S] [--size SIZE] [--disk-domain NAME]\n" \
+	"                         [--nic-domain NAME] [--remote-offload] [--json-only]\n" \
+	"                         [--no-plot] [--out DIR] [CONFIG]\n" \
+	"  What a client VM (stock kernel, the bench image) gets from a DD/OS, by\n" \
+	"  path: fio (bench blk's workloads) on its disk and iperf3/ping (bench net's\n" \
+	"  at MTU 1500) over its NIC, through the bridge (nbd for the disk, stream\n" \
+	"  for the NIC), the front-end module, directly (QEMU gives the VM the\n" \
+	"  scratch image or a tap itself, no DD/OS), and native (the tool inside the\n" \
+	"  DD/OS, as bench blk and bench net run it).  Bridge and front paths run\n" \
+	"  the DD/OS and the VM under a private supervisor (DIR/run-client/PART-PATH).\n" \
+	"  Prints ratios to native and host CPU s/GiB of all of a path's processes;\n" \
+	"  writes DIR/client-TIME.json, .csv and a .png chart.  CONFIG (default\n" \
+	"  configs/clients.json) gives the disk and NIC domains (the first of each,\n" \
+	"  or --disk-domain, --nic-domain) and the client VM (its first VM).  The\n" \
+	"  disk is bench blk's scratch image var/bench-CONTROLLER.img; the NIC half\n" \
+	"  needs root.\n"
 
 struct bench_ui {
 	bool line_open;		/* a "[i/n] ... " line waits for its result */
@@ -177,182 +197,6 @@ static int write_json(const char *path, json_t *doc)
 	return 0;
 }
 
-static int bench_blk(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "controller", required_argument, NULL, 'c' },
-		{ "runtime", required_argument, NULL, 't' },
-		{ "ramp", required_argument, NULL, 'r' },
-		{ "size", required_argument, NULL, 's' },
-		{ "domain", required_argument, NULL, 'd' },
-		{ "json-only", no_argument, NULL, 'j' },
-		{ "no-plot", no_argument, NULL, 'n' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	static struct ddvm_config cfg, bcfg;
-	static struct ddvm_bench_blk_report rep;
-	const char *out_dir = "run/bench", *domain = NULL, *cfg_path = NULL;
-	struct ddvm_bench_blk_opts bo = {
-		.ramp = DDVM_BENCH_DEFAULT_RAMP, .runtime = DDVM_BENCH_DEFAULT_RUNTIME,
-		.exe = "/proc/self/exe",
-	};
-	char cwd[PATH_MAX], image[PATH_MAX], run_dir[PATH_MAX], initrd[DDVM_PATH_MAX + 32];
-	char base[PATH_MAX], path[PATH_MAX + 8], command[1024], stamp[32];
-	struct bench_ui ui = { false };
-	uint64_t size = DDVM_BENCH_DEFAULT_SIZE;
-	bool json_only = false, no_plot = false;
-	int controller = -1, c, ret, failed = 0;
-	struct ddvm_accel accel;
-	struct ddvm_err err = { "" };
-	unsigned int i;
-	json_t *doc;
-	char *table;
-	time_t now;
-
-	join_argv(argc + 1, argv - 1, command, sizeof(command));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			controller = parse_controller(optarg);
-			if (controller < 0) {
-				fprintf(stderr, "ddvm bench: --controller '%s': want virtio-blk, nvme "
-					"or ahci\n", optarg);
-				return 2;
-			}
-			break;
-		case 't':
-			if (parse_seconds("--runtime", optarg, 1, &bo.runtime))
-				return 2;
-			break;
-		case 'r':
-			if (parse_seconds("--ramp", optarg, 0, &bo.ramp))
-				return 2;
-			break;
-		case 's':
-			if (ddvm_parse_size(optarg, &size, &err) || size < (8 << 20) || size % 4096) {
-				fprintf(stderr, "ddvm bench: --size '%s': %s\n", optarg,
-					err.msg[0] ? err.msg : "want at least 8M, a multiple of 4K");
-				return 2;
-			}
-			break;
-		case 'd':
-			domain = optarg;
-			break;
-		case 'j':
-			json_only = true;
-			break;
-		case 'n':
-			no_plot = true;
-			break;
-		case 'o':
-			out_dir = optarg;
-			break;
-		case 'h':
-			fputs(BENCH_USAGE, stdout);
-			return 0;
-		default:
-			fputs(BENCH_USAGE, stderr);
-			return 2;
-		}
-	}
-	if (argc - optind > 1) {
-		fputs(BENCH_USAGE, stderr);
-		return 2;
-	}
-	if (optind < argc)
-		cfg_path = argv[optind];
-
-	if (ddvm_config_load(&cfg, cfg_path, &err))
-		goto out_err;
-	if (controller < 0) {
-		const struct ddvm_domain_cfg *d = domain ? ddvm_config_find_domain(&cfg, domain) :
-					       &cfg.domains[0];
-
-		controller = d ? (int)d->disk.controller : DDVM_CTRL_VIRTIO_BLK;
-	}
-	snprintf(image, sizeof(image), "var/bench-%s.img",
-		 ddvm_controller_name((enum ddvm_controller)controller));
-	if (snprintf(run_dir, sizeof(run_dir), "%s/run-%s", out_dir,
-		     ddvm_controller_name((enum ddvm_controller)controller)) >= (int)sizeof(run_dir)) {
-		ddvm_errf(&err, -ENAMETOOLONG, "--out %s: path too long", out_dir);
-		goto out_err;
-	}
-	ret = make_dirs(run_dir);
-	if (ret) {
-		ddvm_errf(&err, ret, "%s: %s", run_dir, strerror(-ret));
-		goto out_err;
-	}
-	if (!getcwd(cwd, sizeof(cwd))) {
-		ddvm_errf(&err, -errno, "getcwd: %s", strerror(errno));
-		goto out_err;
-	}
-	if (ddvm_bench_blk_config(&bcfg, &cfg, domain, controller, image, size, run_dir, &err) ||
-	    ddvm_config_absolutize(&bcfg, cwd, &err) || ddvm_accel_for_config(bcfg.accel, bcfg.source, &accel, &err))
-		goto out_err;
-	bench_initrd(bcfg.initrd, initrd, sizeof(initrd));
-
-	bo.cfg = &bcfg;
-	bo.bench_initrd = initrd;
-	bo.accel = &accel;
-	bo.command = command;
-	bo.progress = bench_progress;
-	bo.ctx = &ui;
-	fprintf(stderr, "ddvm bench blk: %s, accel %s (%s), %u s ramp + %u s per workload\n",
-		ddvm_controller_name((enum ddvm_controller)controller), ddvm_accel_name(&accel),
-		accel.reason, bo.ramp, bo.runtime);
-	if (ddvm_bench_blk_run(&bo, &rep, &err))
-		goto out_err;
-
-	now = time(NULL);
-	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
-	snprintf(base, sizeof(base), "%s/blk-%s-%s", out_dir, rep.env.controller, stamp);
-	doc = ddvm_bench_json(&rep);
-	snprintf(path, sizeof(path), "%s.json", base);
-	if (!doc || write_json(path, doc)) {
-		fprintf(stderr, "ddvm bench: cannot write %s\n", path);
-		failed = 1;
-	}
-	if (json_only) {
-		if (doc)
-			json_dumpf(doc, stdout, JSON_INDENT(2));
-		putchar('\n');
-	} else {
-		table = ddvm_bench_table(&rep);
-		if (table)
-			fputs(table, stdout);
-		free(table);
-	}
-	json_decref(doc);
-	if (!no_plot && ddvm_bench_plot(&rep, base, &err)) {
-		fprintf(stderr, "ddvm bench: chart: %s\n", err.msg);
-		failed = 1;
-		no_plot = true;
-	}
-	fprintf(stderr, "results: %s.json%s%s%s\n", base, no_plot ? "" : ", ", no_plot ? "" : base,
-		no_plot ? "" : ".png");
-	for (i = 0; i < rep.nr; i++)
-		if (!rep.native[i].valid || !rep.reuse[i].valid)
-			failed = 1;
-	return failed;
-
-out_err:
-	fprintf(stderr, "ddvm bench: %s\n", err.msg);
-	return 1;
-}
-
-static int parse_nic(const char *s)
-{
-	int m;
-
-	for (m = DDVM_NIC_E1000; m <= DDVM_NIC_RTL8139; m++)
-		if (!strcmp(s, ddvm_nic_model_name((enum ddvm_nic_model)m)))
-			return m;
-	return -1;
-}
-
 /* Table or JSON, the JSON file and the chart of a finished report. */
 static int bench_output(const struct ddvm_bench_blk_report *rep, const char *base, bool json_only,
 			bool no_plot)
@@ -394,13 +238,158 @@ static int bench_output(const struct ddvm_bench_blk_report *rep, const char *bas
 	return failed;
 }
 
-static int bench_net(int argc, char **argv)
+static int parse_nic(const char *s)
+{
+	int m;
+
+	for (m = DDVM_NIC_E1000; m <= DDVM_NIC_RTL8139; m++)
+		if (!strcmp(s, ddvm_nic_model_name((enum ddvm_nic_model)m)))
+			return m;
+	return -1;
+}
+
+/* What the benchmarks' command lines share. */
+struct bench_cli {
+	const char *out_dir;
+	const char *cfg_path;		/* CONFIG, or the benchmark's default */
+	bool json_only, no_plot;
+	int controller;			/* enum ddvm_controller, -1: the domain's */
+	int nic;			/* enum ddvm_nic_model, -1: the domain's */
+	unsigned int runtime, ramp;	/* fio's */
+	unsigned int omit;		/* iperf3's */
+	uint64_t size;
+	char command[1024];		/* the command line, for the report */
+};
+
+enum { OPT_TAKEN, OPT_OTHER, OPT_EXIT };
+
+/*
+ * Option @c (getopt's, @arg its argument) when it is one every benchmark
+ * names alike.  Return: OPT_TAKEN, OPT_OTHER (the caller's), or OPT_EXIT
+ * with the exit status in @status (help, or a bad value).
+ */
+static int common_opt(int c, const char *arg, struct bench_cli *cli, int *status)
+{
+	struct ddvm_err err = { "" };
+
+	*status = 2;
+	switch (c) {
+	case 'c':
+		cli->controller = parse_controller(arg);
+		if (cli->controller >= 0)
+			return OPT_TAKEN;
+		fprintf(stderr, "ddvm bench: --controller '%s': want virtio-blk, nvme or ahci\n",
+			arg);
+		return OPT_EXIT;
+	case 'm':
+		cli->nic = parse_nic(arg);
+		if (cli->nic >= 0)
+			return OPT_TAKEN;
+		fprintf(stderr, "ddvm bench: --nic '%s': want e1000, e1000e, virtio-net or "
+			"rtl8139\n", arg);
+		return OPT_EXIT;
+	case 't':
+		return parse_seconds("--runtime", arg, 1, &cli->runtime) ? OPT_EXIT : OPT_TAKEN;
+	case 'r':
+		return parse_seconds("--ramp", arg, 0, &cli->ramp) ? OPT_EXIT : OPT_TAKEN;
+	case 'O':
+		return parse_seconds("--omit", arg, 0, &cli->omit) ? OPT_EXIT : OPT_TAKEN;
+	case 's':
+		if (!ddvm_parse_size(arg, &cli->size, &err) && cli->size >= (8 << 20) &&
+		    !(cli->size % 4096))
+			return OPT_TAKEN;
+		fprintf(stderr, "ddvm bench: --size '%s': %s\n", arg,
+			err.msg[0] ? err.msg : "want at least 8M, a multiple of 4K");
+		return OPT_EXIT;
+	case 'j':
+		cli->json_only = true;
+		return OPT_TAKEN;
+	case 'n':
+		cli->no_plot = true;
+		return OPT_TAKEN;
+	case 'o':
+		cli->out_dir = arg;
+		return OPT_TAKEN;
+	case 'h':
+		fputs(BENCH_USAGE, stdout);
+		*status = 0;
+		return OPT_EXIT;
+	case '?':
+		fputs(BENCH_USAGE, stderr);
+		return OPT_EXIT;
+	}
+	return OPT_OTHER;
+}
+
+/*
+ * Parse @argc/@argv with @opts into @cli, handing the options that are
+ * not common to @own(@c, optarg, @ctx) (0 or an exit status); then the
+ * optional CONFIG.  Return: -1 to go on, else the exit status.
+ */
+static int bench_args(int argc, char **argv, const struct option *opts, struct bench_cli *cli,
+		      int (*own)(int c, const char *arg, void *ctx), void *ctx)
+{
+	int c, status;
+
+	join_argv(argc + 1, argv - 1, cli->command, sizeof(cli->command));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (common_opt(c, optarg, cli, &status)) {
+		case OPT_TAKEN:
+			continue;
+		case OPT_EXIT:
+			return status;
+		}
+		status = own ? own(c, optarg, ctx) : 2;
+		if (status)
+			return status;
+	}
+	if (argc - optind > 1) {
+		fputs(BENCH_USAGE, stderr);
+		return 2;
+	}
+	if (optind < argc)
+		cli->cfg_path = argv[optind];
+	return -1;
+}
+
+/* OUT/NAME-TIME: where a finished run's results go. */
+static void results_base(char *out, size_t len, const char *out_dir, const char *name)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
+	snprintf(out, len, "%s/%s-%s", out_dir, name, stamp);
+}
+
+/* mkdir -p @dir, and the current directory into @cwd.  Return: 0 or -errno (@err says). */
+static int bench_dirs(const char *dir, char *cwd, size_t len, struct ddvm_err *err)
+{
+	int ret = make_dirs(dir);
+
+	if (ret)
+		return ddvm_errf(err, ret, "%s: %s", dir, strerror(-ret));
+	if (!getcwd(cwd, len))
+		return ddvm_errf(err, -errno, "getcwd: %s", strerror(errno));
+	return 0;
+}
+
+static int blk_own(int c, const char *arg, void *ctx)
+{
+	if (c != 'd')
+		return 2;
+	*(const char **)ctx = arg;
+	return 0;
+}
+
+static int bench_blk(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "nic", required_argument, NULL, 'm' },
-		{ "remote-offload", no_argument, NULL, 'R' },
+		{ "controller", required_argument, NULL, 'c' },
 		{ "runtime", required_argument, NULL, 't' },
-		{ "omit", required_argument, NULL, 'r' },
+		{ "ramp", required_argument, NULL, 'r' },
+		{ "size", required_argument, NULL, 's' },
 		{ "domain", required_argument, NULL, 'd' },
 		{ "json-only", no_argument, NULL, 'j' },
 		{ "no-plot", no_argument, NULL, 'n' },
@@ -410,86 +399,126 @@ static int bench_net(int argc, char **argv)
 	};
 	static struct ddvm_config cfg, bcfg;
 	static struct ddvm_bench_blk_report rep;
-	const char *out_dir = "run/bench", *domain = NULL, *cfg_path = "configs/net.json";
-	struct ddvm_bench_net_opts no = {
-		.omit = DDVM_BENCH_NET_OMIT, .runtime = DDVM_BENCH_NET_RUNTIME,
-		.exe = "/proc/self/exe",
+	struct bench_cli cli = {
+		.out_dir = "run/bench", .controller = -1, .nic = -1,
+		.ramp = DDVM_BENCH_DEFAULT_RAMP, .runtime = DDVM_BENCH_DEFAULT_RUNTIME,
+		.size = DDVM_BENCH_DEFAULT_SIZE,
 	};
-	char cwd[PATH_MAX], run_dir[PATH_MAX], initrd[DDVM_PATH_MAX + 32];
-	char base[PATH_MAX], command[1024], stamp[32];
+	struct ddvm_bench_blk_opts bo = { .exe = "/proc/self/exe" };
+	char cwd[PATH_MAX], image[PATH_MAX], run_dir[PATH_MAX], initrd[DDVM_PATH_MAX + 32];
+	char base[PATH_MAX + 64];
+	const char *domain = NULL;
 	struct bench_ui ui = { false };
-	bool json_only = false, no_plot = false;
-	int model = -1, c, ret;
 	struct ddvm_accel accel;
 	struct ddvm_err err = { "" };
-	time_t now;
+	int ret;
 
-	join_argv(argc + 1, argv - 1, command, sizeof(command));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'R':
-			no.remote_offload = true;
-			break;
-		case 'm':
-			model = parse_nic(optarg);
-			if (model < 0) {
-				fprintf(stderr, "ddvm bench: --nic '%s': want e1000, e1000e, "
-					"virtio-net or rtl8139\n", optarg);
-				return 2;
-			}
-			break;
-		case 't':
-			if (parse_seconds("--runtime", optarg, 1, &no.runtime))
-				return 2;
-			break;
-		case 'r':
-			if (parse_seconds("--omit", optarg, 0, &no.omit))
-				return 2;
-			break;
-		case 'd':
-			domain = optarg;
-			break;
-		case 'j':
-			json_only = true;
-			break;
-		case 'n':
-			no_plot = true;
-			break;
-		case 'o':
-			out_dir = optarg;
-			break;
-		case 'h':
-			fputs(BENCH_USAGE, stdout);
-			return 0;
-		default:
-			fputs(BENCH_USAGE, stderr);
-			return 2;
-		}
+	ret = bench_args(argc, argv, opts, &cli, blk_own, &domain);
+	if (ret >= 0)
+		return ret;
+	if (ddvm_config_load(&cfg, cli.cfg_path, &err))
+		goto out_err;
+	if (cli.controller < 0) {
+		const struct ddvm_domain_cfg *d = domain ? ddvm_config_find_domain(&cfg, domain) :
+					       &cfg.domains[0];
+
+		cli.controller = d ? (int)d->disk.controller : DDVM_CTRL_VIRTIO_BLK;
 	}
-	if (argc - optind > 1) {
-		fputs(BENCH_USAGE, stderr);
+	snprintf(image, sizeof(image), "var/bench-%s.img",
+		 ddvm_controller_name((enum ddvm_controller)cli.controller));
+	if (snprintf(run_dir, sizeof(run_dir), "%s/run-%s", cli.out_dir,
+		     ddvm_controller_name((enum ddvm_controller)cli.controller)) >=
+	    (int)sizeof(run_dir)) {
+		ddvm_errf(&err, -ENAMETOOLONG, "--out %s: path too long", cli.out_dir);
+		goto out_err;
+	}
+	if (bench_dirs(run_dir, cwd, sizeof(cwd), &err) ||
+	    ddvm_bench_blk_config(&bcfg, &cfg, domain, cli.controller, image, cli.size, run_dir,
+				  &err) ||
+	    ddvm_config_absolutize(&bcfg, cwd, &err) ||
+	    ddvm_accel_for_config(bcfg.accel, bcfg.source, &accel, &err))
+		goto out_err;
+	bench_initrd(bcfg.initrd, initrd, sizeof(initrd));
+
+	bo.cfg = &bcfg;
+	bo.bench_initrd = initrd;
+	bo.accel = &accel;
+	bo.ramp = cli.ramp;
+	bo.runtime = cli.runtime;
+	bo.command = cli.command;
+	bo.progress = bench_progress;
+	bo.ctx = &ui;
+	fprintf(stderr, "ddvm bench blk: %s, accel %s (%s), %u s ramp + %u s per workload\n",
+		ddvm_controller_name((enum ddvm_controller)cli.controller), ddvm_accel_name(&accel),
+		accel.reason, bo.ramp, bo.runtime);
+	if (ddvm_bench_blk_run(&bo, &rep, &err))
+		goto out_err;
+	snprintf(run_dir, sizeof(run_dir), "blk-%s", rep.env.controller);
+	results_base(base, sizeof(base), cli.out_dir, run_dir);
+	return bench_output(&rep, base, cli.json_only, cli.no_plot);
+
+out_err:
+	fprintf(stderr, "ddvm bench: %s\n", err.msg);
+	return 1;
+}
+
+struct net_own {
+	const char *domain;
+	bool remote_offload;
+};
+
+static int net_own(int c, const char *arg, void *ctx)
+{
+	struct net_own *n = ctx;
+
+	if (c == 'd')
+		n->domain = arg;
+	else if (c == 'R')
+		n->remote_offload = true;
+	else
 		return 2;
-	}
-	if (optind < argc)
-		cfg_path = argv[optind];
+	return 0;
+}
 
-	if (ddvm_config_load(&cfg, cfg_path, &err))
+static int bench_net(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "nic", required_argument, NULL, 'm' },
+		{ "remote-offload", no_argument, NULL, 'R' },
+		{ "runtime", required_argument, NULL, 't' },
+		{ "omit", required_argument, NULL, 'O' },
+		{ "domain", required_argument, NULL, 'd' },
+		{ "json-only", no_argument, NULL, 'j' },
+		{ "no-plot", no_argument, NULL, 'n' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct ddvm_config cfg, bcfg;
+	static struct ddvm_bench_blk_report rep;
+	struct bench_cli cli = {
+		.out_dir = "run/bench", .cfg_path = "configs/net.json", .controller = -1,
+		.nic = -1, .omit = DDVM_BENCH_NET_OMIT, .runtime = DDVM_BENCH_NET_RUNTIME,
+	};
+	struct ddvm_bench_net_opts no = { .exe = "/proc/self/exe" };
+	char cwd[PATH_MAX], run_dir[PATH_MAX], initrd[DDVM_PATH_MAX + 32], base[PATH_MAX + 64];
+	struct net_own own = { NULL, false };
+	struct bench_ui ui = { false };
+	struct ddvm_accel accel;
+	struct ddvm_err err = { "" };
+	int ret;
+
+	ret = bench_args(argc, argv, opts, &cli, net_own, &own);
+	if (ret >= 0)
+		return ret;
+	if (ddvm_config_load(&cfg, cli.cfg_path, &err))
 		goto out_err;
-	if (snprintf(run_dir, sizeof(run_dir), "%s/run-net", out_dir) >= (int)sizeof(run_dir)) {
-		ddvm_errf(&err, -ENAMETOOLONG, "--out %s: path too long", out_dir);
+	if (snprintf(run_dir, sizeof(run_dir), "%s/run-net", cli.out_dir) >= (int)sizeof(run_dir)) {
+		ddvm_errf(&err, -ENAMETOOLONG, "--out %s: path too long", cli.out_dir);
 		goto out_err;
 	}
-	ret = make_dirs(run_dir);
-	if (ret) {
-		ddvm_errf(&err, ret, "%s: %s", run_dir, strerror(-ret));
-		goto out_err;
-	}
-	if (!getcwd(cwd, sizeof(cwd))) {
-		ddvm_errf(&err, -errno, "getcwd: %s", strerror(errno));
-		goto out_err;
-	}
-	if (ddvm_bench_net_config(&bcfg, &cfg, domain, model, run_dir, &err) ||
+	if (bench_dirs(run_dir, cwd, sizeof(cwd), &err) ||
+	    ddvm_bench_net_config(&bcfg, &cfg, own.domain, cli.nic, run_dir, &err) ||
 	    ddvm_config_absolutize(&bcfg, cwd, &err) ||
 	    ddvm_accel_for_config(bcfg.accel, bcfg.source, &accel, &err))
 		goto out_err;
@@ -498,7 +527,10 @@ static int bench_net(int argc, char **argv)
 	no.cfg = &bcfg;
 	no.bench_initrd = initrd;
 	no.accel = &accel;
-	no.command = command;
+	no.omit = cli.omit;
+	no.runtime = cli.runtime;
+	no.remote_offload = own.remote_offload;
+	no.command = cli.command;
 	no.progress = bench_progress;
 	no.ctx = &ui;
 	fprintf(stderr, "ddvm bench net: %s, accel %s (%s), iperf3 %u s omitted + %u s per run\n",
@@ -506,11 +538,217 @@ static int bench_net(int argc, char **argv)
 		accel.reason, no.omit, no.runtime);
 	if (ddvm_bench_net_run(&no, &rep, &err))
 		goto out_err;
+	snprintf(run_dir, sizeof(run_dir), "net-%s", rep.env.controller);
+	results_base(base, sizeof(base), cli.out_dir, run_dir);
+	return bench_output(&rep, base, cli.json_only, cli.no_plot);
 
-	now = time(NULL);
-	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
-	snprintf(base, sizeof(base), "%s/net-%s-%s", out_dir, rep.env.controller, stamp);
-	return bench_output(&rep, base, json_only, no_plot);
+out_err:
+	fprintf(stderr, "ddvm bench: %s\n", err.msg);
+	return 1;
+}
+
+/* @path made absolute against @cwd. */
+static int absolute(char *out, size_t len, const char *cwd, const char *path)
+{
+	int n = path[0] == '/' ? snprintf(out, len, "%s", path) :
+				 snprintf(out, len, "%s/%s", cwd, path);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* Table or JSON, the JSON and CSV files and the chart of a finished client report. */
+static int client_output(const struct ddvm_bench_client_report *rep, const char *base,
+			 bool json_only, bool no_plot)
+{
+	char path[PATH_MAX + 128];
+	struct ddvm_err err = { "" };
+	int failed = 0;
+	unsigned int i, p;
+	char *text;
+	json_t *doc;
+
+	doc = ddvm_bench_client_json(rep);
+	snprintf(path, sizeof(path), "%s.json", base);
+	if (!doc || write_json(path, doc)) {
+		fprintf(stderr, "ddvm bench: cannot write %s\n", path);
+		failed = 1;
+	}
+	text = ddvm_bench_client_csv(rep);
+	snprintf(path, sizeof(path), "%s.csv", base);
+	if (!text || ddvm_bench_write_file(path, text, &err)) {
+		fprintf(stderr, "ddvm bench: cannot write %s%s%s\n", path, err.msg[0] ? ": " : "",
+			err.msg);
+		failed = 1;
+	}
+	free(text);
+	if (json_only) {
+		if (doc)
+			json_dumpf(doc, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		text = ddvm_bench_client_table(rep);
+		if (text)
+			fputs(text, stdout);
+		free(text);
+	}
+	json_decref(doc);
+	if (!no_plot && ddvm_bench_client_plot(rep, base, &err)) {
+		fprintf(stderr, "ddvm bench: chart: %s\n", err.msg);
+		failed = 1;
+		no_plot = true;
+	}
+	fprintf(stderr, "results: %s.json, %s.csv%s%s%s\n", base, base, no_plot ? "" : ", ",
+		no_plot ? "" : base, no_plot ? "" : ".png");
+	for (p = 0; p < DDVM_BENCH_NR_PATHS; p++) {
+		if (!(rep->paths & (1u << p)))
+			continue;
+		for (i = 0; rep->blk.on && i < rep->blk.nr; i++)
+			failed |= !rep->blk.res[p][i].valid;
+		for (i = 0; rep->net.on && i < rep->net.nr; i++)
+			failed |= !rep->net.res[p][i].valid;
+	}
+	return failed;
+}
+
+static int client_own(int c, const char *arg, void *ctx)
+{
+	struct ddvm_bench_client_opts *co = ctx;
+	struct ddvm_err err = { "" };
+
+	switch (c) {
+	case 'p':
+		if (!ddvm_bench_parse_paths(arg, &co->paths, &err))
+			return 0;
+		fprintf(stderr, "ddvm bench: %s\n", err.msg);
+		return 2;
+	case 'y':
+		if (strcmp(arg, "blk") && strcmp(arg, "net")) {
+			fprintf(stderr, "ddvm bench: --only '%s': want blk or net\n", arg);
+			return 2;
+		}
+		co->blk = !strcmp(arg, "blk");
+		co->net = !co->blk;
+		return 0;
+	case 'e':
+		co->net = true;
+		return 0;
+	case 'N':
+		co->net = false;
+		co->blk = true;
+		return 0;
+	case 'd':
+		co->disk_domain = arg;
+		return 0;
+	case 'D':
+		co->nic_domain = arg;
+		return 0;
+	case 'R':
+		co->remote_offload = true;
+		return 0;
+	}
+	return 2;
+}
+
+static int bench_client(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "controller", required_argument, NULL, 'c' },
+		{ "nic", required_argument, NULL, 'm' },
+		{ "runtime", required_argument, NULL, 't' },
+		{ "ramp", required_argument, NULL, 'r' },
+		{ "omit", required_argument, NULL, 'O' },
+		{ "size", required_argument, NULL, 's' },
+		{ "paths", required_argument, NULL, 'p' },
+		{ "only", required_argument, NULL, 'y' },
+		{ "net", no_argument, NULL, 'e' },
+		{ "no-net", no_argument, NULL, 'N' },
+		{ "disk-domain", required_argument, NULL, 'd' },
+		{ "nic-domain", required_argument, NULL, 'D' },
+		{ "remote-offload", no_argument, NULL, 'R' },
+		{ "json-only", no_argument, NULL, 'j' },
+		{ "no-plot", no_argument, NULL, 'n' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct ddvm_config cfg;
+	static struct ddvm_bench_client_report rep;
+	struct bench_cli cli = {
+		.out_dir = "run/bench", .cfg_path = "configs/clients.json", .controller = -1,
+		.nic = -1, .ramp = DDVM_BENCH_DEFAULT_RAMP, .runtime = DDVM_BENCH_DEFAULT_RUNTIME,
+		.omit = DDVM_BENCH_NET_OMIT, .size = DDVM_BENCH_DEFAULT_SIZE,
+	};
+	struct ddvm_bench_client_opts co = {
+		.paths = DDVM_BENCH_ALL_PATHS, .blk = true,
+		.net = true, .exe = "/proc/self/exe",
+	};
+	char cwd[PATH_MAX], image[PATH_MAX + 64], run_dir[PATH_MAX + 16], lock[PATH_MAX + 32];
+	char initrd[DDVM_PATH_MAX + 32], base[PATH_MAX + 16], rel[64];
+	struct bench_ui ui = { false };
+	struct ddvm_accel accel;
+	struct ddvm_err err = { "" };
+	int ret;
+
+	ret = bench_args(argc, argv, opts, &cli, client_own, &co);
+	if (ret >= 0)
+		return ret;
+	if (!getcwd(cwd, sizeof(cwd))) {
+		ddvm_errf(&err, -errno, "getcwd: %s", strerror(errno));
+		goto out_err;
+	}
+	if (ddvm_config_load(&cfg, cli.cfg_path, &err) || ddvm_config_absolutize(&cfg, cwd, &err) ||
+	    ddvm_accel_for_config(cfg.accel, cfg.source, &accel, &err))
+		goto out_err;
+	if (cli.controller < 0) {
+		const struct ddvm_domain_cfg *d = co.disk_domain ?
+			ddvm_config_find_domain(&cfg, co.disk_domain) : NULL;
+		unsigned int i;
+
+		for (i = 0; !d && i < cfg.nr_domains; i++)
+			if (cfg.domains[i].has_disk)
+				d = &cfg.domains[i];
+		cli.controller = d ? (int)d->disk.controller : DDVM_CTRL_VIRTIO_BLK;
+	}
+	/* the scratch image and its lock are `ddvm bench blk`'s: one benchmark at a time on it */
+	snprintf(rel, sizeof(rel), "var/bench-%s.img",
+		 ddvm_controller_name((enum ddvm_controller)cli.controller));
+	if (absolute(image, sizeof(image), cwd, rel) ||
+	    absolute(base, sizeof(base), cwd, cli.out_dir) ||
+	    snprintf(run_dir, sizeof(run_dir), "%s/run-client", base) >= (int)sizeof(run_dir) ||
+	    snprintf(lock, sizeof(lock), "%s/run-%s", base,
+		     ddvm_controller_name((enum ddvm_controller)cli.controller)) >= (int)sizeof(lock)) {
+		ddvm_errf(&err, -ENAMETOOLONG, "--out %s: path too long", cli.out_dir);
+		goto out_err;
+	}
+	if (bench_dirs(run_dir, cwd, sizeof(cwd), &err))
+		goto out_err;
+	bench_initrd(cfg.initrd, initrd, sizeof(initrd));
+	co.cfg = &cfg;
+	co.controller = cli.controller;
+	co.nic_model = cli.nic;
+	co.ramp = cli.ramp;
+	co.omit = cli.omit;
+	co.runtime = cli.runtime;
+	co.size = cli.size;
+	co.image = image;
+	co.run_dir = run_dir;
+	co.scratch_lock = lock;
+	co.bench_initrd = initrd;
+	co.accel = &accel;
+	co.command = cli.command;
+	co.progress = bench_progress;
+	co.ctx = &ui;
+	fprintf(stderr, "ddvm bench client: %s%s%s, accel %s (%s), fio %u s ramp + %u s, "
+		"iperf3 %u s omitted + %u s\n", co.blk ? "disk" : "", co.blk && co.net ? " and " : "",
+		co.net ? "NIC" : "", ddvm_accel_name(&accel), accel.reason, co.ramp, co.runtime,
+		co.omit, co.runtime);
+	ret = ddvm_bench_client_run(&co, &rep, &err);
+	if (ret && ret != -EINTR)
+		goto out_err;
+	if (ret)
+		fprintf(stderr, "ddvm bench: %s\n", err.msg);
+	results_base(base, sizeof(base), cli.out_dir, "client");
+	return client_output(&rep, base, cli.json_only, cli.no_plot) || ret;
 
 out_err:
 	fprintf(stderr, "ddvm bench: %s\n", err.msg);
@@ -525,8 +763,10 @@ int cmd_bench(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "net"))
 		return bench_net(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "client"))
+		return bench_client(argc - 1, argv + 1);
 	if (strcmp(argv[1], "blk")) {
-		fprintf(stderr, "ddvm bench: unknown benchmark '%s' (blk, net)\n%s", argv[1],
+		fprintf(stderr, "ddvm bench: unknown benchmark '%s' (blk, net, client)\n%s", argv[1],
 			BENCH_USAGE);
 		return 2;
 	}

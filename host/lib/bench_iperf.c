@@ -51,7 +51,7 @@ static void put(char *buf, size_t len, size_t *off, const char *fmt, ...)
 int ddvm_bench_iperf_script(char *buf, size_t len, const struct ddvm_bench_iperf_opts *o,
 			    const struct ddvm_bench_workload *w, unsigned int n)
 {
-	uint32_t mtu = 0;
+	uint32_t mtu = o->link_mtu;
 	size_t off = 0;
 	unsigned int i;
 

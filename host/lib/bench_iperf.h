@@ -31,6 +31,7 @@ struct ddvm_bench_iperf_opts {
 	const char *remote;	/* the iperf3 server, "10.77.0.1" */
 	unsigned int omit;	/* iperf3 -O: seconds of slow start not counted */
 	unsigned int runtime;	/* iperf3 -t */
+	uint32_t link_mtu;	/* the MTU the link has: no handshake for it (0: none known) */
 };
 
 /**

@@ -2,6 +2,7 @@
 /* One block channel shared by many threads: an engine thread owns it (see blk_shared.h). */
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -27,9 +28,7 @@ struct shared_req {
 	bool flush_sent;		/* FLUSH: its one piece went out */
 	bool flush_next;		/* FUA discard/zeroing: a flush follows */
 	int status;			/* first error */
-	/* under the lock */
-	bool done;
-	pthread_cond_t cv;
+	sem_t done;			/* posted by the engine when status is final */
 };
 
 struct req_list {
@@ -41,7 +40,7 @@ struct ddvm_blk_shared {
 	struct ddvm_blk *blk;
 	pthread_t thread;
 	int wake_fd;			/* eventfd: a request came, or stop */
-	pthread_mutex_t lock;		/* incoming, stopping, dead, done flags, stats */
+	pthread_mutex_t lock;		/* incoming, stopping, dead, stats */
 	struct req_list incoming;
 	bool stopping;
 	int dead;			/* -errno once the channel is unusable */
@@ -52,7 +51,7 @@ struct ddvm_blk_shared {
 	struct ddvm_blk_io *ios;
 	struct ddvm_blk_io **free_ios;
 	uint32_t nr_free;
-	struct ddvm_blk_io **done;
+	struct ddvm_blk_io **reaped;
 };
 
 static void list_init(struct req_list *l)
@@ -108,13 +107,17 @@ static void wake_engine(struct ddvm_blk_shared *s)
 		return;
 }
 
+/* The caller's own semaphore: completions contend on no shared lock. */
 static void complete(struct ddvm_blk_shared *s, struct shared_req *r, int status)
 {
-	pthread_mutex_lock(&s->lock);
-	ddvm_blk_get_stats(s->blk, &s->stats);	/* a caller sees its own request counted */
 	r->status = status;
-	r->done = true;
-	pthread_cond_signal(&r->cv);
+	sem_post(&r->done);
+}
+
+static void publish_stats(struct ddvm_blk_shared *s)
+{
+	pthread_mutex_lock(&s->lock);
+	ddvm_blk_get_stats(s->blk, &s->stats);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -156,9 +159,10 @@ static bool take_incoming(struct ddvm_blk_shared *s)
 	return stop;
 }
 
-/* Hand pieces of the pending requests to the channel while io structs last. */
-static void submit_pieces(struct ddvm_blk_shared *s)
+/* Hand pieces of the pending requests to the channel while io structs last.  Return: how many. */
+static unsigned int submit_pieces(struct ddvm_blk_shared *s)
 {
+	unsigned int n = 0;
 	struct shared_req *r;
 	struct ddvm_blk_io *io;
 	uint64_t piece;
@@ -195,7 +199,9 @@ static void submit_pieces(struct ddvm_blk_shared *s)
 		r->pos += piece;
 		if (r->op == DDVM_BLK_FLUSH)
 			r->flush_sent = true;
+		n++;
 	}
+	return n;
 }
 
 static void piece_done(struct ddvm_blk_shared *s, struct ddvm_blk_io *io)
@@ -240,18 +246,18 @@ static void *engine_main(void *arg)
 	for (;;) {
 		if (take_incoming(s))
 			break;
-		submit_pieces(s);
-		pthread_mutex_lock(&s->lock);
-		ddvm_blk_get_stats(s->blk, &s->stats);
-		pthread_mutex_unlock(&s->lock);
+		if (submit_pieces(s))
+			publish_stats(s);
 		/* returns early when a caller queues more (the wake fd) */
-		got = ddvm_blk_reap(s->blk, s->done, (int)s->depth, -1);
+		got = ddvm_blk_reap(s->blk, s->reaped, (int)s->depth, -1);
 		if (got < 0) {
 			status = got;
 			break;
 		}
+		if (got)
+			publish_stats(s);	/* before the callers wake: they see theirs counted */
 		for (i = 0; i < got; i++)
-			piece_done(s, s->done[i]);
+			piece_done(s, s->reaped[i]);
 	}
 	pthread_mutex_lock(&s->lock);
 	s->dead = status;
@@ -271,26 +277,31 @@ int ddvm_blk_shared_io(struct ddvm_blk_shared *s, uint16_t op, uint16_t flags, v
 		.flush_next = (flags & DDVM_BLK_REQ_FUA) &&
 			      (op == DDVM_BLK_DISCARD || op == DDVM_BLK_WRITE_ZEROES),
 	};
+	bool was_empty;
 	int ret;
 
 	if (op > DDVM_BLK_WRITE_ZEROES || (data_op(op) && len && !buf))
 		return -EINVAL;
-	pthread_cond_init(&r.cv, NULL);
+	sem_init(&r.done, 0, 0);
 	pthread_mutex_lock(&s->lock);
-	if (s->dead) {
-		pthread_mutex_unlock(&s->lock);
-		pthread_cond_destroy(&r.cv);
-		return s->dead;
-	}
-	list_append(&s->incoming, &r);
+	ret = s->dead;
+	was_empty = !s->incoming.head;
+	if (!ret)
+		list_append(&s->incoming, &r);
 	pthread_mutex_unlock(&s->lock);
-	wake_engine(s);
-	pthread_mutex_lock(&s->lock);
-	while (!r.done)
-		pthread_cond_wait(&r.cv, &s->lock);
+	if (ret)
+		goto out;
+	/*
+	 * The engine drains the wake fd, then takes the whole list: with
+	 * requests already on it a wake-up is on its way.
+	 */
+	if (was_empty)
+		wake_engine(s);
+	while (sem_wait(&r.done))
+		;	/* EINTR */
 	ret = r.status;
-	pthread_mutex_unlock(&s->lock);
-	pthread_cond_destroy(&r.cv);
+out:
+	sem_destroy(&r.done);
 	return ret;
 }
 
@@ -308,7 +319,7 @@ static void shared_free(struct ddvm_blk_shared *s)
 	pthread_mutex_destroy(&s->lock);
 	free(s->ios);
 	free(s->free_ios);
-	free(s->done);
+	free(s->reaped);
 	free(s);
 }
 
@@ -329,8 +340,8 @@ int ddvm_blk_shared_start(struct ddvm_blk *blk, struct ddvm_blk_shared **out)
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->ios = calloc(s->depth, sizeof(*s->ios));
 	s->free_ios = calloc(s->depth, sizeof(*s->free_ios));
-	s->done = calloc(s->depth, sizeof(*s->done));
-	if (s->wake_fd < 0 || !s->ios || !s->free_ios || !s->done) {
+	s->reaped = calloc(s->depth, sizeof(*s->reaped));
+	if (s->wake_fd < 0 || !s->ios || !s->free_ios || !s->reaped) {
 		ret = s->wake_fd < 0 ? -errno : -ENOMEM;
 		goto out_free;
 	}

@@ -36,6 +36,12 @@
 
 #define NBD_PLUGIN_NAME	"nbdkit-ddvm-plugin.so"
 #define STOP_GRACE_MS	5000
+/*
+ * nbdkit's worker threads per connection: the requests it has in the plugin
+ * at once.  Its default, 16, would cap one client below a channel's depth
+ * (32..128 requests); idle threads cost only address space.
+ */
+#define NBDKIT_THREADS	"64"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -216,8 +222,8 @@ int blk_nbd(int argc, char **argv)
 		return 1;
 	}
 	if (!pid) {
-		execlp("nbdkit", "nbdkit", "--foreground", "--exit-with-parent", "--unix", path,
-		       plugin, sockarg, (char *)NULL);
+		execlp("nbdkit", "nbdkit", "--foreground", "--exit-with-parent", "--threads",
+		       NBDKIT_THREADS, "--unix", path, plugin, sockarg, (char *)NULL);
 		fprintf(stderr, "ddvm blk nbd: cannot run nbdkit: %s (Debian package nbdkit)\n",
 			strerror(errno));
 		_exit(127);

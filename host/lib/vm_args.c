@@ -142,16 +142,16 @@ static int kernel_cmdline(char **out, const struct ddvm_vm_cfg *vm, struct ddvm_
 
 		ddvm_vm_guest_name(vm, nic, k, name, sizeof(name));
 		if (dev->via == DDVM_VIA_FRONT) {
-			/* the front-end makes its devices at insmod: nothing to wait for */
 			ddvm_channel_pci_addr(nfront++, pci, sizeof(pci));
 			snprintf(item, sizeof(item), "%s=%s", pci, nic ? "net" : "blk");
 			list_add(front, sizeof(front), item);
 		} else {
 			nbd += !nic;
 			stream += nic;
-			snprintf(item, sizeof(item), "%s%s", nic ? "net:" : "", name);
-			list_add(waits, sizeof(waits), item);
 		}
+		/* init loads the front-end first, then waits for every device */
+		snprintf(item, sizeof(item), "%s%s", nic ? "net:" : "", name);
+		list_add(waits, sizeof(waits), item);
 		if (nic && dev->address[0]) {
 			snprintf(item, sizeof(item), "%s=%s", name, dev->address);
 			list_add(ips, sizeof(ips), item);

@@ -87,6 +87,7 @@ static void test_front_exact(void **state)
 		"-kernel", "/k", "-initrd", "/w/i.cpio",
 		"-append", "console=ttyS0 loglevel=5 panic=-1 cryptomgr.notests ddvm.mode=client "
 			   "ddvm.front=0000:00:10.0=blk,0000:00:11.0=blk,0000:00:12.0=net "
+			   "ddvm.wait=/dev/ddvmblk0,/dev/ddvmblk1,net:ddvmnet0 "
 			   "ddvm.ip=ddvmnet0=10.77.0.13/24 quiet",
 		"-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con",
 		"-qmp", "unix:/w/run/fv/qmp.sock,server=on,wait=off",
@@ -136,7 +137,7 @@ static void test_mixed(void **state)
 	assert_true(argvt_has_pair(&a, "-device", "ivshmem-doorbell,chardev=fch1,vectors=1,addr=0x11"));
 	assert_non_null(strstr(argvt_value(&a, "-append"),
 			       " ddvm.front=0000:00:10.0=blk,0000:00:11.0=net "
-			       "ddvm.wait=/dev/vda,/dev/vdb,net:eth0,net:eth1 "
+			       "ddvm.wait=/dev/ddvmblk0,/dev/vda,/dev/vdb,net:eth0,net:ddvmnet0,net:eth1 "
 			       "ddvm.ip=eth0=10.0.0.2/24,ddvmnet0=10.0.1.2/24"));
 	ddvm_argv_free(&a);
 	assert_string_equal(ddvm_vm_guest_name(&cfg.vms[0], false, 0, buf, sizeof(buf)),

@@ -502,8 +502,8 @@ int ddvm_bench_supervise(const struct ddvm_config *cfg, const struct ddvm_accel 
 	close(pp[0]);
 	/* the consoles are RUN/NAME/console.log, a domain's or a VM's */
 	if (ret)
-		return ddvm_errf(err, -EIO, "the DD/OS%s did not come up%s%.200s (see %s and the "
-				 "consoles in %s)", cfg->nr_vms ? "es or client VMs" : "",
+		return ddvm_errf(err, -EIO, "a DD/OS%s did not come up%s%.200s (see %s and the "
+				 "consoles in %s)", cfg->nr_vms ? " or client VM" : "",
 				 f.last[0] ? "; last: " : "", f.last, log, cfg->run_dir);
 	return 0;
 }

@@ -431,7 +431,7 @@ static bool in_panel(const struct ddvm_bench_part *part, const struct ddvm_bench
 
 /* One data block: "label" then each path's value, then each client path's ratio. */
 static void panel_data(FILE *d, const struct ddvm_bench_client_report *rep, enum panel pn,
-		       double *ymax, unsigned int *count)
+		       double *ymin, double *ymax, unsigned int *count)
 {
 	const struct ddvm_bench_part *parts[] = { &rep->blk, &rep->net };
 	unsigned int pi, i, k;
@@ -460,6 +460,8 @@ static void panel_data(FILE *d, const struct ddvm_bench_client_report *rep, enum
 					v = -1;
 				if (v > *ymax)
 					*ymax = v;
+				if (v > 0 && (*ymin <= 0 || v < *ymin))
+					*ymin = v;
 				if (v < 0)
 					fprintf(d, " -");
 				else
@@ -486,7 +488,7 @@ int ddvm_bench_client_gnuplot(const struct ddvm_bench_client_report *rep, const 
 		"native (in the DD/OS)",
 	};
 	const unsigned int n = DDVM_BENCH_NR_PATHS;
-	double ymax[NR_PANELS] = { 0 };
+	double ymin[NR_PANELS] = { 0 }, ymax[NR_PANELS] = { 0 };
 	unsigned int count[NR_PANELS] = { 0 }, pn, k;
 	size_t dlen = 0, slen = 0;
 	FILE *d, *s;
@@ -496,7 +498,7 @@ int ddvm_bench_client_gnuplot(const struct ddvm_bench_client_report *rep, const 
 	if (!d)
 		return -ENOMEM;
 	for (pn = 0; pn < NR_PANELS; pn++)
-		panel_data(d, rep, pn, &ymax[pn], &count[pn]);
+		panel_data(d, rep, pn, &ymin[pn], &ymax[pn], &count[pn]);
 	if (fclose(d))
 		goto out_nomem;
 
@@ -518,9 +520,14 @@ int ddvm_bench_client_gnuplot(const struct ddvm_bench_client_report *rep, const 
 		rep->env.controller[0] && rep->env.nic[0] ? " / " : "", rep->env.nic, rep->env.accel,
 		rep->env.host.date);
 	for (pn = 0; pn < NR_PANELS; pn++) {
-		fprintf(s, "set title '%s'\nset ylabel '%s'\nset yrange [0:%.3f]\n"
-			"set xrange [-0.6:%.1f]\n", panel_title[pn], panel_unit[pn],
-			ymax[pn] > 0 ? ymax[pn] * 1.25 : 1.0, count[pn] ? count[pn] - 0.4 : 0.6);
+		fprintf(s, "set title '%s'\nset ylabel '%s'\nset xrange [-0.6:%.1f]\n",
+			panel_title[pn], panel_unit[pn], count[pn] ? count[pn] - 0.4 : 0.6);
+		/* disk and NIC costs differ tenfold and more: a log axis, slanted labels */
+		if (pn == PANEL_CPU && ymin[pn] > 0)
+			fprintf(s, "set logscale y\nset yrange [%.4f:%.3f]\nset xtics rotate by -20\n",
+				ymin[pn] / 2, ymax[pn] * 3);
+		else
+			fprintf(s, "set yrange [0:%.3f]\n", ymax[pn] > 0 ? ymax[pn] * 1.25 : 1.0);
 		if (!count[pn]) {	/* keep the layout: an empty panel */
 			fprintf(s, "plot NaN notitle\n");
 			continue;

@@ -796,6 +796,9 @@ static void test_gnuplot(void **state)
 	/* labels over the client bars: centres -0.3, -0.1, +0.1 of each cluster */
 	assert_non_null(strstr(script, "using ($0-0.300):2:($6 >= 0 ? sprintf('%.2fx', $6) : '')"));
 	assert_non_null(strstr(script, "using ($0+0.100):4:($8 >= 0"));
+	/* CPU: 0.5 to 40 s/GiB on a log axis */
+	assert_non_null(strstr(script, "set logscale y\nset yrange [0.2500:120.000]"));
+	assert_true(strstr(script, "set logscale y") > strstr(script, "index 2 using"));
 	free(data);
 	free(script);
 

@@ -15,7 +15,7 @@ static const struct ddvm_command commands[] = {
 	{ "campaign", cmd_campaign, "campaign [--faults N] [--seed S] [--controller C] [--spare] [--run-dir DIR] [--json FILE]  many faults under verified I/O, with a recovery table" },
 	{ "demo", cmd_demo, "demo [--controller C] [--keep]  boot a driver domain, verify data through it" },
 	{ "blk", cmd_blk, "blk info|read|write|verify|nbd CHANNEL ...  use a disk through its channel" },
-	{ "net", cmd_net, "net info|tap CHANNEL [--ifname NAME] [--netns NS] [--ready-fd N]  use a NIC through its channel" },
+	{ "net", cmd_net, "net info|tap|stream CHANNEL ...  use a NIC through its channel" },
 	{ "bench", cmd_bench, "bench blk [--controller C] [--runtime S] [--size N] [--json-only] [--no-plot] [--out DIR] [CONFIG]  native vs reuse block benchmark" },
 	{ "accel", cmd_accel, "accel [--qemu-arg]  say whether VMs run on KVM or TCG, and why" },
 	{ "hub", cmd_hub, "hub [--ready-fd N] [--max-peers N] [--vectors N] SOCKDIR NAME=SIZE ...  run the ivshmem hub (the supervisor starts it)" },

@@ -13,7 +13,10 @@
  *  - the link is a wire that never goes down: while no server runs (the
  *    DD/OS restarts) frames are lost as on a real wire and the carrier
  *    stays as it was; a new server generation gets a new layout by itself;
- *    the carrier otherwise follows the NIC's link as the server reports it;
+ *    the carrier otherwise follows the NIC's link as the server reports it
+ *    (a restarted DD/OS's NIC may take a moment to find its link: that is
+ *    the NIC's real state, and the flap it shows makes the stack check its
+ *    neighbours again, as after a cable was plugged back);
  *  - a server that moves a ring index impossibly gets the channel reset.
  */
 #include <linux/etherdevice.h>

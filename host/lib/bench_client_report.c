@@ -524,7 +524,7 @@ int ddvm_bench_client_gnuplot(const struct ddvm_bench_client_report *rep, const 
 			panel_title[pn], panel_unit[pn], count[pn] ? count[pn] - 0.4 : 0.6);
 		/* disk and NIC costs differ tenfold and more: a log axis, slanted labels */
 		if (pn == PANEL_CPU && ymin[pn] > 0)
-			fprintf(s, "set logscale y\nset yrange [%.4f:%.3f]\nset xtics rotate by -20\n",
+			fprintf(s, "set logscale y\nset yrange [%.4f:%.3f]\nset xtics rotate by 20 right\n",
 				ymin[pn] / 2, ymax[pn] * 3);
 		else
 			fprintf(s, "set yrange [0:%.3f]\n", ymax[pn] > 0 ? ymax[pn] * 1.25 : 1.0);

@@ -563,7 +563,9 @@ struct mac_slot {
 	uint8_t *mac;
 	bool given;
 	unsigned int dom;
-	int chan;		/* channel index, -1 for the NIC itself */
+	int chan;		/* channel index, or one of: */
+#define MAC_SLOT_NIC	-1	/* the NIC itself */
+#define MAC_SLOT_WIRE	-2	/* the remote host's end of its wire (never given) */
 };
 
 static void mac_path(char *out, const struct ddvm_config *cfg, const struct mac_slot *m)
@@ -573,7 +575,7 @@ static void mac_path(char *out, const struct ddvm_config *cfg, const struct mac_
 
 	while (first_net < d->nr_channels && d->channels[first_net].kind != DDVM_CHANNEL_NET)
 		first_net++;
-	if (m->chan < 0)
+	if (m->chan == MAC_SLOT_NIC)
 		cfg_path_mark_cut(out, snprintf(out, CFG_PATH_LEN, "domains[%u].nic.mac", m->dom));
 	else
 		cfg_path_mark_cut(out, snprintf(out, CFG_PATH_LEN, "domains[%u].nic.clients[%u].mac",
@@ -611,8 +613,8 @@ static bool mac_taken(uint8_t *const *taken, size_t n, const uint8_t mac[6])
  */
 static int assign_macs(struct cfg_ctx *c, struct ddvm_config *cfg)
 {
-	struct mac_slot slots[DDVM_MAX_DOMAINS * (DDVM_MAX_CHANNELS + 1)];
-	uint8_t *taken[DDVM_MAX_DOMAINS * (DDVM_MAX_CHANNELS + 1)];
+	struct mac_slot slots[DDVM_MAX_DOMAINS * (DDVM_MAX_CHANNELS + 2)];
+	uint8_t *taken[DDVM_MAX_DOMAINS * (DDVM_MAX_CHANNELS + 2)];
 	char p[CFG_PATH_LEN], q[CFG_PATH_LEN], text[18];
 	size_t n = 0, i, j, done;
 	unsigned int di, ci;
@@ -622,11 +624,12 @@ static int assign_macs(struct cfg_ctx *c, struct ddvm_config *cfg)
 
 		if (!d->has_nic)
 			continue;
-		slots[n++] = (struct mac_slot){ d->nic.mac, d->nic.mac_given, di, -1 };
+		slots[n++] = (struct mac_slot){ d->nic.mac, d->nic.mac_given, di, MAC_SLOT_NIC };
 		for (ci = 0; ci < d->nr_channels; ci++)
 			if (d->channels[ci].kind == DDVM_CHANNEL_NET)
 				slots[n++] = (struct mac_slot){ d->channels[ci].mac,
 					d->channels[ci].mac_given, di, (int)ci };
+		slots[n++] = (struct mac_slot){ d->nic.wire.mac, false, di, MAC_SLOT_WIRE };
 	}
 	for (i = 0; i < n; i++) {
 		if (!slots[i].given)
@@ -654,8 +657,10 @@ static int assign_macs(struct cfg_ctx *c, struct ddvm_config *cfg)
 		if (slots[i].given)
 			continue;
 		h = fnv1a(h, d->name, strlen(d->name));
-		if (slots[i].chan < 0) {
+		if (slots[i].chan == MAC_SLOT_NIC) {
 			h = fnv1a(h, "/nic", 4);
+		} else if (slots[i].chan == MAC_SLOT_WIRE) {
+			h = fnv1a(h, "/wire", 5);
 		} else {
 			cname = d->channels[slots[i].chan].name;
 			h = fnv1a(h, ".", 1);

@@ -94,6 +94,13 @@ struct ddvm_channel_cfg {
 struct ddvm_wire_cfg {
 	char netns[DDVM_NETNS_MAX + 1];
 	char address[DDVM_ADDRESS_MAX + 1];	/* "" = no address */
+	/*
+	 * The tap's own address, generated like clients' MACs: each boot's
+	 * QEMU makes a new tap with a random one, and the remote host must
+	 * keep its MAC across DD/OS restarts or every client's ARP entry
+	 * for it goes stale (TCP stalls until the entry times out).
+	 */
+	uint8_t mac[6];
 };
 
 struct ddvm_nic_cfg {

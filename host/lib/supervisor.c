@@ -803,15 +803,15 @@ static bool netns_ours(struct sv *sv, const char *ns)
 }
 
 /*
- * Domain @d's QEMU made tap dd-NAME: move it into wire.netns (made if
- * missing), give it wire.address, bring it up.  Runs at every DDVM-READY,
+ * Domain @d's QEMU made tap dd-NAME: give it the wire's stable MAC, move
+ * it into wire.netns (made if missing), give it wire.address, bring it up.  Runs at every DDVM-READY,
  * since every boot's QEMU makes a new tap.  Only our namespace and our
  * tap are touched.
  */
 static int wire_up(struct sv *sv, struct domain *d, char *why, size_t len)
 {
 	const struct ddvm_wire_cfg *w = &d->cfg->nic.wire;
-	char tap[16];
+	char tap[16], mac[18];
 	int ret;
 
 	if (!d->cfg->has_nic || !w->netns[0])
@@ -838,7 +838,8 @@ static int wire_up(struct sv *sv, struct domain *d, char *why, size_t len)
 		}
 	}
 	{
-		const char *mv[] = { "link", "set", "dev", tap, "netns", w->netns, NULL };
+		const char *mv[] = { "link", "set", "dev", tap, "address",
+				     ddvm_format_mac(w->mac, mac, sizeof(mac)), "netns", w->netns, NULL };
 		const char *addr[] = { "-n", w->netns, "addr", "add", w->address, "dev", tap, NULL };
 		const char *up[] = { "-n", w->netns, "link", "set", "dev", tap, "up", NULL };
 

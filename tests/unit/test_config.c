@@ -375,7 +375,7 @@ static void test_mac_generation(void **state)
 	static const char json[] =
 		"{\"domains\":[{\"name\":\"net0\",\"nic\":{\"clients\":[{\"name\":\"c0\"},"
 		"{\"name\":\"c1\"}]}}]}";
-	uint8_t c0[6], c1[6], nic[6];
+	uint8_t c0[6], c1[6], nic[6], wire[6];
 	struct ddvm_err err;
 	char text[64];
 
@@ -383,11 +383,18 @@ static void test_mac_generation(void **state)
 	memcpy(c0, cfg.domains[0].channels[0].mac, 6);
 	memcpy(c1, cfg.domains[0].channels[1].mac, 6);
 	memcpy(nic, cfg.domains[0].nic.mac, 6);
+	memcpy(wire, cfg.domains[0].nic.wire.mac, 6);
 	assert_memory_not_equal(c0, c1, 6);
+	/* the remote end of the wire: its own unicast address, like the others */
+	assert_null(ddvm_mac_problem(wire));
+	assert_memory_not_equal(wire, nic, 6);
+	assert_memory_not_equal(wire, c0, 6);
+	assert_memory_not_equal(wire, c1, 6);
 	assert_int_equal(parse(json, &err), 0);
 	assert_memory_equal(c0, cfg.domains[0].channels[0].mac, 6);
 	assert_memory_equal(c1, cfg.domains[0].channels[1].mac, 6);
 	assert_memory_equal(nic, cfg.domains[0].nic.mac, 6);
+	assert_memory_equal(wire, cfg.domains[0].nic.wire.mac, 6);
 	/* a client's MAC does not depend on its position or on other clients */
 	assert_int_equal(parse("{\"domains\":[{\"name\":\"net0\",\"nic\":{\"clients\":["
 			       "{\"name\":\"zz\"},{\"name\":\"c1\"}]}}]}", &err), 0);

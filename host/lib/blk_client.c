@@ -7,8 +7,6 @@
 #include "blk_client.h"
 #include "chan_peer.h"
 
-#define DDVM_BLK_RING_ENTRIES_MAX	128
-#define DDVM_BLK_SLOT_MAX		(1u << 20)
 #define DDVM_BLK_RECHECK_MS		200
 
 /* A data-area slot: one request in flight owns one slot. */
@@ -69,32 +67,17 @@ static int ddvm_blk_check_info(const struct ddvm_blk_info *i, struct ddvm_err *e
 	return 0;
 }
 
-/*
- * Size the rings and slots for this region: as many slots as the rings
- * hold, each big enough for a max-size request when the region allows.
- */
+/* Rings and slots for this region, sized by ddvm_blk_client_plan() as in client VMs. */
 static int ddvm_blk_plan(struct ddvm_blk *blk, struct ddvm_err *err)
 {
-	uint64_t size = blk->chan.t.size, data;
-	uint32_t entries = DDVM_BLK_RING_ENTRIES_MAX;
+	uint32_t entries;
 
-	for (;;) {
-		/* header + both rings, rounded to a page, is what the data area loses */
-		data = size - DDVM_HDR_SIZE - 4096 -
-		       (2 * DDVM_RING_CTL_SIZE + (uint64_t)entries * 48 + 4095) / 4096 * 4096;
-		if (data / entries >= DDVM_BLK_SLOT_MAX || entries == 1)
-			break;
-		entries /= 2;
-	}
+	if (ddvm_blk_client_plan(blk->chan.t.size, &entries, &blk->slot_size))
+		return ddvm_errf(err, -ENOSPC, "shared region of %llu bytes is too small",
+				 (unsigned long long)blk->chan.t.size);
 	blk->want[DDVM_BLK_RING_REQ] = (struct ddvm_ring_want){ entries, sizeof(struct ddvm_blk_req) };
 	blk->want[DDVM_BLK_RING_CMP] = (struct ddvm_ring_want){ entries, sizeof(struct ddvm_blk_cmp) };
 	blk->depth = entries;
-	blk->slot_size = (uint32_t)((data / entries) & ~4095ull);
-	if (blk->slot_size > DDVM_BLK_SLOT_MAX)
-		blk->slot_size = DDVM_BLK_SLOT_MAX;
-	if (blk->slot_size < 4096)
-		return ddvm_errf(err, -ENOSPC, "shared region of %llu bytes is too small",
-				 (unsigned long long)size);
 	blk->slots = calloc(entries, sizeof(*blk->slots));
 	blk->free = calloc(entries, sizeof(*blk->free));
 	if (!blk->slots || !blk->free)

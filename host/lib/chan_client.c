@@ -77,13 +77,7 @@ static int ddvm_chan_read_srv(struct ddvm_chan_client *c, struct ddvm_srv_block 
 
 	memcpy(s, c->srv, sizeof(*s));
 	s->state = state;	/* the fields we rely on were published before state */
-	if (s->magic != DDVM_MAGIC)
-		return -EAGAIN;
-	if (s->version != DDVM_VERSION || s->type != c->type)
-		return -EPROTO;
-	if (s->peer_id > 0xffff)
-		return -EPROTO;
-	return 0;
+	return ddvm_client_srv_check(s, c->type);
 }
 
 enum ddvm_chan_health ddvm_chan_client_health(struct ddvm_chan_client *c)
@@ -91,36 +85,7 @@ enum ddvm_chan_health ddvm_chan_client_health(struct ddvm_chan_client *c)
 	uint32_t state = ddvm_load_acquire(&c->srv->state);
 	uint32_t gen = ddvm_load_once(&c->srv->generation);
 
-	/* WAIT for our generation: the server has yet to read our layout, but will */
-	if ((state == DDVM_SRV_RUN || state == DDVM_SRV_WAIT) && gen == c->generation)
-		return DDVM_CHAN_OK;
-	if ((state == DDVM_SRV_WAIT && gen != c->generation) ||
-	    (state == DDVM_SRV_ERROR && gen != c->generation))
-		return DDVM_CHAN_NEW_SERVER;
-	return DDVM_CHAN_ABSENT;
-}
-
-/* Place the rings and the data area: rings after the header, data page-aligned after them. */
-static int ddvm_chan_place(struct ddvm_chan_client *c, struct ddvm_cli_block *cli,
-			   const struct ddvm_ring_want *want, uint32_t nr_rings)
-{
-	uint64_t off = DDVM_HDR_SIZE;
-	uint32_t i;
-
-	for (i = 0; i < nr_rings; i++) {
-		cli->rings[i].off = off;
-		cli->rings[i].entries = want[i].entries;
-		cli->rings[i].entry_size = want[i].entry_size;
-		off += ddvm_ring_bytes(&cli->rings[i]);
-		off = (off + 63) & ~63ull;
-	}
-	off = (off + 4095) & ~4095ull;
-	if (off >= c->t.size)
-		return -ENOSPC;
-	cli->nr_rings = nr_rings;
-	cli->data_off = off;
-	cli->data_size = c->t.size - off;
-	return 0;
+	return ddvm_client_health(state, gen, c->generation);
 }
 
 /* Write a layout for generation @s->generation and hand it to the server. */
@@ -131,14 +96,7 @@ static int ddvm_chan_layout(struct ddvm_chan_client *c, const struct ddvm_srv_bl
 	struct ddvm_cli_block cli;
 	uint32_t i;
 
-	memset(&cli, 0, sizeof(cli));
-	cli.magic = DDVM_MAGIC;
-	cli.version = DDVM_VERSION;
-	cli.type = c->type;
-	cli.generation = s->generation;
-	cli.peer_id = c->t.own_id;
-	cli.features = s->features & DDVM_F_EVENT_IDX;
-	if (ddvm_chan_place(c, &cli, want, nr_rings))
+	if (ddvm_client_layout(&cli, s, c->type, c->t.own_id, c->t.size, want, nr_rings))
 		return ddvm_errf(err, -ENOSPC, "shared region of %llu bytes too small for the rings",
 				 (unsigned long long)c->t.size);
 
@@ -148,8 +106,7 @@ static int ddvm_chan_layout(struct ddvm_chan_client *c, const struct ddvm_srv_bl
 		ddvm_ring_init(&c->rings[i], c->t.region, &cli.rings[i]);
 		ddvm_ring_reset(&c->rings[i]);
 	}
-	cli.state = DDVM_CLI_NONE;
-	memcpy(c->cli, &cli, sizeof(cli));
+	memcpy(c->cli, &cli, sizeof(cli));	/* state NONE: not offered until the release below */
 	ddvm_store_release(&c->cli->state, DDVM_CLI_READY);
 
 	c->nr_rings = nr_rings;

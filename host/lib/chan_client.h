@@ -3,7 +3,10 @@
  * The client end of a ddvm channel, independent of the device type: waits
  * for a server, lays the rings out for its generation, and sleeps on the
  * doorbell.  How doorbells reach the server (a hub peer, or a bare eventfd
- * in tests) is behind struct ddvm_chan_transport.
+ * in tests) is behind struct ddvm_chan_transport.  What to decide about a
+ * server block and where the rings go are ddvm/client.h's, shared with the
+ * front-end module in client VMs; this file does the waiting and the
+ * writing to shared memory.
  */
 #ifndef DDVM_CHAN_CLIENT_H
 #define DDVM_CHAN_CLIENT_H
@@ -11,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <ddvm/ring.h>
+#include <ddvm/client.h>
 #include "err.h"
 
 struct ddvm_chan_transport {
@@ -25,12 +28,6 @@ struct ddvm_chan_transport {
 	/* handle what side_fd has; -errno if the link to the hub is gone */
 	int (*service)(void *ctx);
 	void *ctx;
-};
-
-/* One ring a client wants: entries and ABI entry size. */
-struct ddvm_ring_want {
-	uint32_t entries;
-	uint32_t entry_size;
 };
 
 struct ddvm_chan_client {
@@ -86,13 +83,10 @@ int ddvm_chan_client_notify(struct ddvm_chan_client *c);
 #define DDVM_CHAN_WAKE_FD	2
 int ddvm_chan_client_wait(struct ddvm_chan_client *c, int timeout_ms);
 
-enum ddvm_chan_health {
-	DDVM_CHAN_OK,		/* the server runs our generation */
-	DDVM_CHAN_NEW_SERVER,	/* a new generation waits for a layout: replay */
-	DDVM_CHAN_ABSENT,	/* no server right now (failed, stopped, restarting) */
-};
-
-/* Where does the server stand relative to our layout? Reads shared memory once. */
+/*
+ * Where does the server stand relative to our layout (enum ddvm_chan_health,
+ * decided by ddvm_client_health())?  Reads shared memory once.
+ */
 enum ddvm_chan_health ddvm_chan_client_health(struct ddvm_chan_client *c);
 
 /* Milliseconds on CLOCK_MONOTONIC, for deadlines. */

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
  * The client side of the channel handshake, the pure decisions only, inline
- * and shared like ring.h and check.h: the front-end module in a client VM
- * (guest/front) runs them, and so can libddvm (host/lib/chan_client.c,
- * blk_client.c, net_client.c, which spell the same rules today).  Nothing
- * here touches shared memory: callers pass private copies.
+ * and shared like ring.h and check.h, so that a client VM's front-end module
+ * (guest/front) and libddvm (host/lib/chan_client.c, blk_client.c) lay out
+ * channels the same way and judge servers by the same rules.  Nothing here
+ * touches shared memory: callers pass private copies.
  */
 #ifndef _DDVM_CLIENT_H
 #define _DDVM_CLIENT_H

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,6 +166,73 @@ static void test_replay_after_server_restart(void **state)
 	fixture_close(f);
 }
 
+/*
+ * libddvm sizes and places its rings exactly as ddvm/client.h plans them
+ * (the front-end module in client VMs runs the same code): depth, slot
+ * size and the client block it publishes, for regions from one 4 KiB slot
+ * to 32 slots of 1 MiB.
+ */
+static void test_layout_is_client_h(void **state)
+{
+	static const uint64_t sizes[] = { 16 << 10, 64 << 10, (4 << 20) + (64 << 10), REGION };
+	struct ddvm_ring_want want[DDVM_BLK_NR_RINGS];
+	struct ddvm_cli_block expect, got;
+	struct fake_blk_server srv;
+	struct ddvm_err err = { "" };
+	struct ddvm_srv_block s;
+	struct ddvm_blk *blk;
+	uint32_t entries = 0, slot = 0;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		assert_int_equal(fake_blk_start(&srv, sizes[i], 1 << 20, FAKE_BLK_HONEST, 0), 0);
+		if (ddvm_blk_open_transport(&srv.transport, 5000, &blk, &err))
+			fail_msg("open over %llu bytes: %s", (unsigned long long)sizes[i], err.msg);
+		assert_int_equal(ddvm_blk_client_plan(sizes[i], &entries, &slot), 0);
+		assert_int_equal(ddvm_blk_depth(blk), entries);
+		assert_int_equal(ddvm_blk_max_io(blk), slot < (1u << 20) ? slot : 1u << 20);
+
+		memcpy(&s, (char *)srv.region + DDVM_SRV_OFFSET, sizeof(s));
+		memcpy(&got, (char *)srv.region + DDVM_CLI_OFFSET, sizeof(got));
+		want[DDVM_BLK_RING_REQ] = (struct ddvm_ring_want){ entries, sizeof(struct ddvm_blk_req) };
+		want[DDVM_BLK_RING_CMP] = (struct ddvm_ring_want){ entries, sizeof(struct ddvm_blk_cmp) };
+		assert_int_equal(ddvm_client_layout(&expect, &s, DDVM_CHAN_BLK, got.peer_id, sizes[i],
+						    want, DDVM_BLK_NR_RINGS), 0);
+		assert_int_equal(got.state, DDVM_CLI_READY);
+		expect.state = got.state;
+		assert_memory_equal(&got, &expect, sizeof(got));
+		ddvm_blk_close(blk);
+		fake_blk_stop(&srv);
+	}
+	/* the smallest region holding one slot */
+	assert_int_equal(ddvm_blk_client_plan(16 << 10, &entries, &slot), 0);
+	assert_int_equal(entries, 1);
+	assert_int_equal(slot, 4096);
+}
+
+/*
+ * A region too small for one slot is refused before any waiting, with the
+ * region's size in the message (14 KiB once slipped through as 128 slots
+ * of 1 MiB and failed later as "data area shrank").
+ */
+static void test_tiny_region_is_refused(void **state)
+{
+	static const uint64_t sizes[] = { 8 << 10, 12 << 10, 14 << 10 };
+	struct fake_blk_server srv;
+	struct ddvm_err err;
+	struct ddvm_blk *blk = NULL;
+	char size_text[32];
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(fake_blk_start(&srv, sizes[i], 1 << 20, FAKE_BLK_HONEST, 0), 0);
+		assert_int_equal(ddvm_blk_open_transport(&srv.transport, 5000, &blk, &err), -ENOSPC);
+		snprintf(size_text, sizeof(size_text), "%llu bytes", (unsigned long long)sizes[i]);
+		assert_non_null(strstr(err.msg, size_text));
+		assert_null(blk);
+		fake_blk_stop(&srv);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +243,8 @@ int main(void)
 		cmocka_unit_test(test_forged_and_double_completions_are_dropped),
 		cmocka_unit_test(test_wild_index_is_survived),
 		cmocka_unit_test(test_replay_after_server_restart),
+		cmocka_unit_test(test_layout_is_client_h),
+		cmocka_unit_test(test_tiny_region_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

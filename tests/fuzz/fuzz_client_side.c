@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "blk_client.h"
+#include "fuzz_seed.h"
 
 #define HDR_LEN		100
 #define SRV_BYTES	96
@@ -505,19 +506,6 @@ static void put_step(uint8_t *buf, size_t *len, uint8_t op, uint64_t arg)
 	*len += 8;
 }
 
-static void write_seed(const char *dir, const char *name, const uint8_t *buf, size_t len)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (!f || fwrite(buf, 1, len, f) != len || fclose(f)) {
-		perror(path);
-		exit(1);
-	}
-}
-
 /* arg bytes for a submit: op, flags, len/512, offset/512 */
 static uint64_t sub(uint8_t op, uint8_t flags, uint16_t units, uint32_t blk)
 {
@@ -563,7 +551,7 @@ static void write_seeds(const char *dir)
 	put_step(buf, &len, ST_COMPLETE, 1);
 	put_step(buf, &len, ST_COMPLETE, 2);
 	put_step(buf, &len, ST_REAP, 7);
-	write_seed(dir, "honest", buf, len);
+	fuzz_write_seed(dir, "honest", buf, len);
 
 	/* duplicates, forged ids, wild indices */
 	len = seed_header(buf, 2 | F_ANSWER_RUN | F_ANSWER_GEN, DDVM_SRV_WAIT);
@@ -581,7 +569,7 @@ static void write_seeds(const char *dir)
 	put_step(buf, &len, ST_REQ_CONS, 3);
 	put_step(buf, &len, ST_SUBMIT, sub(DDVM_BLK_FLUSH, 0, 0, 0));
 	put_step(buf, &len, ST_REAP, 7);
-	write_seed(dir, "hostile-completions", buf, len);
+	fuzz_write_seed(dir, "hostile-completions", buf, len);
 
 	/* a restart mid-flight: new generation, replay */
 	len = seed_header(buf, 2 | F_ANSWER_RUN | F_ANSWER_GEN, DDVM_SRV_WAIT);
@@ -595,7 +583,7 @@ static void write_seeds(const char *dir)
 	put_step(buf, &len, ST_COMPLETE, 1);
 	put_step(buf, &len, ST_COMPLETE, 2);
 	put_step(buf, &len, ST_REAP, 7);
-	write_seed(dir, "restart-replay", buf, len);
+	fuzz_write_seed(dir, "restart-replay", buf, len);
 
 	/* a predecessor's client was served: reset first; one slot in a 64 KiB region */
 	len = seed_header(buf, 1 | F_ANSWER_RUN | F_ANSWER_GEN, DDVM_SRV_RUN);
@@ -604,16 +592,16 @@ static void write_seeds(const char *dir)
 	put_step(buf, &len, ST_TAKE, 7);
 	put_step(buf, &len, ST_COMPLETE, 0);
 	put_step(buf, &len, ST_REAP, 0);
-	write_seed(dir, "reset-first", buf, len);
+	fuzz_write_seed(dir, "reset-first", buf, len);
 
 	/* the server rejects the layout */
 	len = seed_header(buf, 0 | F_ANSWER_GEN, DDVM_SRV_WAIT);
 	buf[1] = DDVM_SRV_ERROR;
-	write_seed(dir, "rejected", buf, len);
+	fuzz_write_seed(dir, "rejected", buf, len);
 
 	/* a region too small for one slot */
 	len = seed_header(buf, 3 | F_ANSWER_RUN | F_ANSWER_GEN, DDVM_SRV_WAIT);
-	write_seed(dir, "too-small", buf, len);
+	fuzz_write_seed(dir, "too-small", buf, len);
 
 	/* reap with a timeout on an empty ring: arm, wait, look again */
 	len = seed_header(buf, 0 | F_ANSWER_RUN | F_ANSWER_GEN, DDVM_SRV_WAIT);
@@ -622,7 +610,7 @@ static void write_seeds(const char *dir)
 	put_step(buf, &len, ST_TAKE, 0);
 	put_step(buf, &len, ST_COMPLETE, 0);
 	put_step(buf, &len, ST_REAP, 0xff00);
-	write_seed(dir, "reap-waits", buf, len);
+	fuzz_write_seed(dir, "reap-waits", buf, len);
 
 	/*
 	 * Regressions.  A new generation whose block has no magic yet: reap
@@ -632,7 +620,7 @@ static void write_seeds(const char *dir)
 	put_step(buf, &len, ST_SUBMIT, sub(DDVM_BLK_WRITE, 0, 8, 0));
 	put_step(buf, &len, ST_STATE, DDVM_SRV_WAIT | 1 << 8 | 1 << 16);
 	put_step(buf, &len, ST_REAP, 7);
-	write_seed(dir, "regress-new-gen-no-magic", buf, len);
+	fuzz_write_seed(dir, "regress-new-gen-no-magic", buf, len);
 
 	/* completions taken before a failed relayout used to be lost */
 	len = seed_header(buf, 2 | F_ANSWER_RUN | F_ANSWER_GEN, DDVM_SRV_WAIT);
@@ -642,7 +630,7 @@ static void write_seeds(const char *dir)
 	put_step(buf, &len, ST_COMPLETE, 0);
 	put_step(buf, &len, ST_STATE, DDVM_SRV_WAIT | 1 << 8 | 2 << 16);
 	put_step(buf, &len, ST_REAP, 7);
-	write_seed(dir, "regress-replay-bad-version", buf, len);
+	fuzz_write_seed(dir, "regress-replay-bad-version", buf, len);
 
 	/* a completion for a request the ring refused used to complete it */
 	len = seed_header(buf, 1 | F_ANSWER_RUN | F_ANSWER_GEN, DDVM_SRV_WAIT);
@@ -650,18 +638,14 @@ static void write_seeds(const char *dir)
 	put_step(buf, &len, ST_SUBMIT, sub(DDVM_BLK_WRITE, 0, 8, 0));
 	put_step(buf, &len, ST_POST_RAW, 0);
 	put_step(buf, &len, ST_REAP, 7);
-	write_seed(dir, "regress-unposted-completion", buf, len);
+	fuzz_write_seed(dir, "regress-unposted-completion", buf, len);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *dir = getenv("DDVM_FUZZ_SEEDS");
 	uint64_t lots = 1ull << 60;
 
-	if (dir) {
-		write_seeds(dir);
-		exit(0);
-	}
+	fuzz_seeds_if_asked(write_seeds);
 	trace = getenv("DDVM_FUZZ_TRACE") != NULL;
 	for (int i = 0; i < MAX_IOS; i++) {
 		bufs[i] = malloc(BUF_MAX);

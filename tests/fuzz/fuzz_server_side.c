@@ -30,6 +30,8 @@
 
 #include <ddvm/check.h>
 
+#include "fuzz_seed.h"
+
 #define REGION_MIN	8192
 #define REGION_MAX	(64 << 10)
 #define SCRIPT_OFF	1024
@@ -406,19 +408,6 @@ struct seed_req {
 	uint32_t len;
 };
 
-static void write_seed(const char *dir, const char *name, const uint8_t *buf, size_t len)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (!f || fwrite(buf, 1, len, f) != len || fclose(f)) {
-		perror(path);
-		exit(1);
-	}
-}
-
 /*
  * A region as an honest client lays it out: req ring of @entries at 4096,
  * cmp ring after it, data at 8192 to the end; @n requests published, and
@@ -491,28 +480,23 @@ static void write_seeds(const char *dir)
 
 	make_seed(buf, sizeof(buf), 16, mixed, 8, busy, 9,
 		  DDVM_BLK_F_FLUSH | DDVM_BLK_F_DISCARD | DDVM_BLK_F_WRITE_ZEROES);
-	write_seed(dir, "mixed", buf, sizeof(buf));
+	fuzz_write_seed(dir, "mixed", buf, sizeof(buf));
 	make_seed(buf, sizeof(buf), 16, mixed, 5, wild, 2, DDVM_BLK_F_READ_ONLY);
-	write_seed(dir, "read-only-wild-index", buf, sizeof(buf));
+	fuzz_write_seed(dir, "read-only-wild-index", buf, sizeof(buf));
 	for (uint32_t i = 0; i < 64; i++)
 		many[i] = (struct seed_req){ i & 1 ? DDVM_BLK_WRITE : DDVM_BLK_READ, 0,
 					     (uint64_t)i * 4096, (i % 8) * 512ull, 512 };
 	make_seed(buf, sizeof(buf), 64, many, 64, busy, 9, 0);
-	write_seed(dir, "full-ring-starved", buf, sizeof(buf));
+	fuzz_write_seed(dir, "full-ring-starved", buf, sizeof(buf));
 	make_seed(buf, 12288, 1, mixed, 1, busy + 1, 1, 0);
-	write_seed(dir, "one-entry", buf, 12288);
+	fuzz_write_seed(dir, "one-entry", buf, 12288);
 	make_seed(buf, 12288, 1, mixed, 1, busy + 1, 1, 0);
 	((struct ddvm_cli_block *)(buf + DDVM_CLI_OFFSET))->version = 2;
-	write_seed(dir, "bad-version", buf, 12288);
+	fuzz_write_seed(dir, "bad-version", buf, 12288);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *dir = getenv("DDVM_FUZZ_SEEDS");
-
-	if (dir) {
-		write_seeds(dir);
-		exit(0);
-	}
+	fuzz_seeds_if_asked(write_seeds);
 	return 0;
 }

@@ -92,6 +92,7 @@ enum ddvm_chan_error {
 
 /* Feature bits, offered in srv.features and accepted in cli.features. */
 #define DDVM_F_EVENT_IDX	(1ull << 0)	/* ring cons_event/prod_event are honoured */
+#define DDVM_F_NET_OFFLOAD	(1ull << 1)	/* net: offload headers, chained frames (below) */
 
 /*
  * A ring: a control block of four indices on separate cache lines, then
@@ -211,8 +212,80 @@ struct ddvm_blk_info {
 
 struct ddvm_net_desc {
 	__u16 len;		/* bytes of frame in the entry's buffer (no FCS) */
-	__u16 flags;		/* 0 */
+	__u16 flags;		/* 0; with DDVM_F_NET_OFFLOAD: DDVM_NET_DESC_* */
 	__u32 rsvd;
+};
+
+/*
+ * Offloads (DDVM_F_NET_OFFLOAD, when the client accepted it): checksum and
+ * segmentation work travels with the frame, as between a virtio-net driver
+ * and its device, so a TCP stream crosses the channel as 64 KiB frames the
+ * NIC (or the DD/OS's software GSO) cuts into segments, and received
+ * segments the DD/OS's GRO merged cross it as one frame.  Without the
+ * feature nothing below applies and the channel is as described above.
+ *
+ * Every frame, both ways, is then a struct ddvm_net_hdr followed by the
+ * Ethernet frame, spread over one or more consecutive ring entries (a
+ * chain): every entry but the last carries DDVM_NET_DESC_MORE and a full
+ * buffer (len == DDVM_NET_BUF_SIZE), the last one 1..DDVM_NET_BUF_SIZE
+ * bytes and no MORE.  The header starts the first entry's buffer and
+ * counts in its len; the frame's bytes follow it, contiguous in the data
+ * area except where the chain wraps from the ring's last buffer to its
+ * first.  A chain is at most DDVM_NET_CHAIN_MAX entries; both rings then
+ * have at least DDVM_NET_OFFLOAD_MIN_ENTRIES entries.  A producer
+ * publishes whole chains only: a consumer that finds a chain cut by the
+ * producer index treats the ring as broken (DDVM_ERR_RING).
+ *
+ * Header rules (include/ddvm/check.h, ddvm_net_hdr_check, is the
+ * reference; both peers check what they receive, and a frame that breaks
+ * one is dropped and counted, never a crash):
+ *  - flags: only NEEDS_CSUM and DATA_VALID; rsvd 0.
+ *  - gso_type NONE: gso_size and hdr_len 0; the frame at most the NIC's
+ *    MTU plus DDVM_NET_FRAME_OVERHEAD bytes.
+ *  - NEEDS_CSUM: the 16-bit Internet checksum over the frame from
+ *    csum_start to its end, seeded by what is stored at csum_start +
+ *    csum_offset, belongs at csum_start + csum_offset; csum_start at least
+ *    an Ethernet header in, those two bytes inside the frame.
+ *  - DATA_VALID (server to client only; ignored from a client): the DD/OS
+ *    verified the frame's transport checksum.
+ *  - gso_type TCPV4, TCPV6 (optionally | ECN) or UDP_L4: NEEDS_CSUM set;
+ *    an Ethernet header (at most one VLAN tag), IPv4 (no fragment) or IPv6
+ *    (no extension header) carrying TCP or UDP as the type says; csum_start
+ *    at that transport header, csum_offset at its checksum field; hdr_len
+ *    the bytes up to the end of the transport header (a TCP header whose
+ *    data offset fits the frame); gso_size the payload bytes per segment,
+ *    at least DDVM_NET_GSO_SIZE_MIN, small enough that a segment (hdr_len +
+ *    gso_size) fits the MTU as above, at most DDVM_NET_GSO_MAX_SEGS
+ *    segments (DDVM_NET_UDP_MAX_SEGS for UDP); the whole frame at most
+ *    DDVM_NET_OFFLOAD_MAX_FRAME bytes.
+ */
+#define DDVM_NET_DESC_MORE		(1u << 0)	/* the frame goes on in the next entry */
+#define DDVM_NET_OFFLOAD_MAX_FRAME	65664	/* bytes of an offloaded frame, header excluded */
+#define DDVM_NET_CHAIN_MAX		33	/* entries of one frame: the above and its header */
+#define DDVM_NET_OFFLOAD_MIN_ENTRIES	64	/* per ring, with DDVM_F_NET_OFFLOAD */
+#define DDVM_NET_GSO_SIZE_MIN		8
+#define DDVM_NET_GSO_MAX_SEGS		1024
+#define DDVM_NET_UDP_MAX_SEGS		128	/* the Linux UDP GSO limit */
+#define DDVM_NET_FRAME_OVERHEAD		18	/* Ethernet header and one VLAN tag, over the MTU */
+
+/* Values as in virtio-net, so a virtio or tap peer passes them through. */
+#define DDVM_NET_HDR_F_NEEDS_CSUM	1
+#define DDVM_NET_HDR_F_DATA_VALID	2
+#define DDVM_NET_GSO_NONE		0
+#define DDVM_NET_GSO_TCPV4		1
+#define DDVM_NET_GSO_TCPV6		4
+#define DDVM_NET_GSO_UDP_L4		5
+#define DDVM_NET_GSO_ECN		0x80
+
+/* Byte for byte a struct virtio_net_hdr_v1 (little-endian), num_buffers as rsvd. */
+struct ddvm_net_hdr {
+	__u8 flags;		/* DDVM_NET_HDR_F_* */
+	__u8 gso_type;		/* DDVM_NET_GSO_* */
+	__u16 hdr_len;		/* GSO: bytes of headers, Ethernet to transport */
+	__u16 gso_size;		/* GSO: payload bytes per segment */
+	__u16 csum_start;	/* NEEDS_CSUM: from the Ethernet header */
+	__u16 csum_offset;	/* NEEDS_CSUM: of the checksum field, from csum_start */
+	__u16 rsvd;		/* 0 */
 };
 
 /* NIC description and this client's counters in srv.net, valid from WAIT on. */
@@ -228,6 +301,8 @@ struct ddvm_net_info {
 	__u64 tx_dropped;	/* from this client, dropped as malformed, oversized or spoofed */
 	char ifname[16];	/* the NIC in the DD/OS, NUL-terminated */
 	char driver[32];	/* its Linux driver, NUL-terminated */
+	__u64 tx_bad_hdr;	/* of tx_dropped: offload header or chain refused */
+	__u64 rx_segmented;	/* GSO frames cut into segments for this client (no offload) */
 };
 
 /* ------------------------------------------------------------- the header */

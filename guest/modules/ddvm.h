@@ -33,6 +33,7 @@ struct ddvm_chan;
  */
 struct ddvm_backend_ops {
 	u16 type;
+	u64 features;			/* DDVM_F_* offered on top of the channel's own */
 	u32 nr_rings;
 	u32 entry_size[DDVM_MAX_RINGS];
 	/* open the exported device, fill srv->blk/net; 0/-errno */

@@ -254,7 +254,7 @@ static void ddvm_chan_publish_attach(struct ddvm_chan *chan)
 	WRITE_ONCE(srv->type, chan->ops->type);
 	WRITE_ONCE(srv->generation, chan->generation);
 	WRITE_ONCE(srv->peer_id, chan->peer_id);
-	WRITE_ONCE(srv->features, DDVM_F_EVENT_IDX);
+	WRITE_ONCE(srv->features, DDVM_F_EVENT_IDX | chan->ops->features);
 	WRITE_ONCE(srv->completed, 0);
 	WRITE_ONCE(srv->magic, DDVM_MAGIC);
 

@@ -44,6 +44,7 @@ struct ddvm_chan_client {
 	uint64_t data_size;
 	uint64_t generations_seen;	/* layouts done (1 + restarts/resets) */
 	int wake_fd;			/* the caller's: readable ends a wait early; -1 if none */
+	uint64_t want_features;		/* DDVM_F_* to accept, beyond EVENT_IDX, when offered */
 };
 
 void ddvm_chan_client_init(struct ddvm_chan_client *c, const struct ddvm_chan_transport *t,

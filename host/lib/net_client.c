@@ -18,8 +18,10 @@ struct ddvm_net {
 	struct ddvm_cli_block layout;	/* private: ring sizes and data area, for buffer offsets */
 	uint8_t *data;			/* the data area in the region */
 	struct ddvm_net_info info;	/* checked copy */
-	uint32_t max_frame;
+	uint32_t max_frame;		/* plain frames: MTU + overhead, at most a buffer */
+	uint32_t mtu_frame;		/* offloaded unsegmented frames: MTU + overhead */
 	bool event_idx;			/* the server honours cons_event/prod_event */
+	bool offload;			/* this generation carries DDVM_F_NET_OFFLOAD */
 	/*
 	 * The current generation's server was accepted and its rings are
 	 * sane: false after a refused description or a broken ring, until
@@ -31,35 +33,46 @@ struct ddvm_net {
 	struct ddvm_net_stats stats;
 };
 
-/* What ddvm_chan_client's placement costs before the data area, for @entries per ring. */
-static uint64_t ddvm_net_data_start(uint32_t entries)
+/* What ddvm_chan_client's placement costs before the data area, for these rings. */
+static uint64_t ddvm_net_data_start(uint32_t tx, uint32_t rx)
 {
-	uint64_t ring = (DDVM_RING_CTL_SIZE + (uint64_t)entries * sizeof(struct ddvm_net_desc) +
-			 63) & ~63ull;
+	uint64_t off = DDVM_HDR_SIZE, entries[DDVM_NET_NR_RINGS] = { tx, rx };
+	int i;
 
-	return (DDVM_HDR_SIZE + DDVM_NET_NR_RINGS * ring + 4095) & ~4095ull;
+	for (i = 0; i < DDVM_NET_NR_RINGS; i++)
+		off = (off + DDVM_RING_CTL_SIZE + entries[i] * sizeof(struct ddvm_net_desc) + 63) &
+		      ~63ull;
+	return (off + 4095) & ~4095ull;
 }
 
-/* The largest rings (same size both ways) whose buffers fit in the region. */
+static bool ddvm_net_fits(uint64_t size, uint32_t tx, uint32_t rx)
+{
+	uint64_t start = ddvm_net_data_start(tx, rx);
+
+	return start < size && size - start >= ((uint64_t)tx + rx) * DDVM_NET_BUF_SIZE;
+}
+
+/*
+ * The largest rings whose buffers fit in the region: the same size both
+ * ways, then RX doubled if there is room, since a receiver cannot push
+ * back on a sender across the DD/OS (a full RX ring drops).
+ */
 static int ddvm_net_plan(struct ddvm_net *net, struct ddvm_err *err)
 {
 	uint64_t size = net->chan.t.size;
-	uint32_t e;
+	uint32_t e, rx;
 
-	for (e = DDVM_NET_RING_ENTRIES_MAX; e; e /= 2) {
-		uint64_t start = ddvm_net_data_start(e);
-
-		if (start < size &&
-		    size - start >= (uint64_t)DDVM_NET_NR_RINGS * e * DDVM_NET_BUF_SIZE)
+	for (e = DDVM_NET_RING_ENTRIES_MAX / 2; e; e /= 2)
+		if (ddvm_net_fits(size, e, e))
 			break;
-	}
 	if (!e)
 		return ddvm_errf(err, -ENOSPC,
 				 "shared region of %llu bytes cannot hold a net channel (%u bytes at least)",
 				 (unsigned long long)size,
-				 (unsigned int)(ddvm_net_data_start(1) + 2 * DDVM_NET_BUF_SIZE));
+				 (unsigned int)(ddvm_net_data_start(1, 1) + 2 * DDVM_NET_BUF_SIZE));
+	rx = ddvm_net_fits(size, e, 2 * e) ? 2 * e : e;
 	net->want[DDVM_NET_RING_TX] = (struct ddvm_ring_want){ e, sizeof(struct ddvm_net_desc) };
-	net->want[DDVM_NET_RING_RX] = (struct ddvm_ring_want){ e, sizeof(struct ddvm_net_desc) };
+	net->want[DDVM_NET_RING_RX] = (struct ddvm_ring_want){ rx, sizeof(struct ddvm_net_desc) };
 	return 0;
 }
 
@@ -119,8 +132,12 @@ static int ddvm_net_adopt_info(struct ddvm_net *net, const struct ddvm_srv_block
 	if (ret)
 		return ret;
 	max = net->info.mtu + DDVM_NET_FRAME_OVERHEAD;
+	net->mtu_frame = max;
 	net->max_frame = max < DDVM_NET_BUF_SIZE ? max : DDVM_NET_BUF_SIZE;
 	net->event_idx = !!(s->features & DDVM_F_EVENT_IDX);
+	/* what the layout accepted: chan_client offered back what we wanted of srv.features */
+	net->offload = !!(net->chan.srv_copy.features & net->chan.want_features &
+			  DDVM_F_NET_OFFLOAD);
 	net->usable = true;
 	return 0;
 }
@@ -136,13 +153,18 @@ static void ddvm_net_notify(struct ddvm_net *net)
  * either ring any more, so ask for a fresh generation (handshake step 4)
  * and pass nothing until it comes.
  */
-static void ddvm_net_ring_broken(struct ddvm_net *net)
+static void ddvm_net_ask_reset(struct ddvm_net *net)
 {
-	net->stats.ring_errors++;
 	net->usable = false;
 	net->reset_asked = true;
 	ddvm_store_release(&net->chan.cli->state, DDVM_CLI_RESET);
 	ddvm_net_notify(net);
+}
+
+static void ddvm_net_ring_broken(struct ddvm_net *net)
+{
+	net->stats.ring_errors++;
+	ddvm_net_ask_reset(net);
 }
 
 /*
@@ -197,21 +219,144 @@ static int ddvm_net_sync(struct ddvm_net *net)
 	return ret < 0 ? ret : 0;	/* frames flow from the next call */
 }
 
-int ddvm_net_send(struct ddvm_net *net, const struct iovec *frames, int n)
+/* ------------------------------------------------------------ frames */
+
+/* The Internet checksum of @len bytes at @p (RFC 1071), in network order. */
+static uint16_t ddvm_net_csum(const uint8_t *p, uint32_t len)
+{
+	uint64_t sum = 0;
+
+	for (; len >= 2; p += 2, len -= 2)
+		sum += (uint32_t)p[0] << 8 | p[1];
+	if (len)
+		sum += (uint32_t)p[0] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Finish the partial checksum @h describes in @frame (checked: inside it). */
+static void ddvm_net_finish_csum(uint8_t *frame, uint32_t len, const struct ddvm_net_hdr *h)
+{
+	uint16_t sum = ddvm_net_csum(frame + h->csum_start, len - h->csum_start);
+
+	if (!sum)
+		sum = 0xffff;	/* 0 means "no checksum" to UDP */
+	frame[h->csum_start + h->csum_offset] = (uint8_t)(sum >> 8);
+	frame[h->csum_start + h->csum_offset + 1] = (uint8_t)sum;
+}
+
+/* TX entries a frame of @len bytes takes in this generation. */
+static uint32_t ddvm_net_entries(const struct ddvm_net *net, uint32_t len)
+{
+	if (!net->offload)
+		return 1;
+	return (DDVM_NET_HDR_LEN + len + DDVM_NET_BUF_SIZE - 1) / DDVM_NET_BUF_SIZE;
+}
+
+/*
+ * Copy a frame into the TX ring from its next entry on: one entry, or with
+ * offloads a chain with @h in front.  The caller checked the room.
+ * Return: where the frame's copy starts in the region (contiguous without
+ * offloads, which is when the caller may still change it).
+ */
+static uint8_t *ddvm_net_put(struct ddvm_net *net, const struct ddvm_net_hdr *h,
+			     const uint8_t *frame, uint32_t len)
 {
 	struct ddvm_ring *tx = &net->chan.rings[DDVM_NET_RING_TX];
+	uint8_t *buf = net->data + ddvm_net_buf_off(&net->layout, DDVM_NET_RING_TX, tx->local);
 	struct ddvm_net_desc d = { 0 };
-	int room, i, ret;
-	uint32_t old;
-	size_t len;
+	uint32_t total, part;
+
+	if (!net->offload) {
+		memcpy(buf, frame, len);
+		d.len = (uint16_t)len;
+		memcpy(ddvm_ring_next(tx), &d, sizeof(d));
+		tx->local++;
+		return buf;
+	}
+	memcpy(buf, h, DDVM_NET_HDR_LEN);
+	part = ddvm_net_buf_room(&net->layout, DDVM_NET_RING_TX, tx->local) - DDVM_NET_HDR_LEN;
+	if (part > len)
+		part = len;
+	memcpy(buf + DDVM_NET_HDR_LEN, frame, part);
+	if (part < len)
+		memcpy(net->data + ddvm_net_buf_off(&net->layout, DDVM_NET_RING_TX, 0), frame + part,
+		       len - part);
+	for (total = DDVM_NET_HDR_LEN + len; total; total -= d.len) {
+		d.len = total > DDVM_NET_BUF_SIZE ? DDVM_NET_BUF_SIZE : (uint16_t)total;
+		d.flags = total > DDVM_NET_BUF_SIZE ? DDVM_NET_DESC_MORE : 0;
+		memcpy(ddvm_ring_next(tx), &d, sizeof(d));
+		tx->local++;
+	}
+	return buf + DDVM_NET_HDR_LEN;
+}
+
+/* One frame to queue: its header (zero for a plain one) and bytes. */
+struct ddvm_net_out {
+	struct ddvm_net_hdr h;
+	const uint8_t *frame;
+	uint32_t len;
+};
+
+/* A plain frame the channel can carry?  0, -EINVAL or -EMSGSIZE. */
+static int ddvm_net_out_plain(const struct ddvm_net *net, const struct iovec *iov,
+			      struct ddvm_net_out *o)
+{
+	memset(&o->h, 0, sizeof(o->h));
+	o->frame = iov->iov_base;
+	o->len = (uint32_t)iov->iov_len;
+	if (iov->iov_len < DDVM_NET_MIN_FRAME)
+		return -EINVAL;
+	return iov->iov_len > net->max_frame ? -EMSGSIZE : 0;
+}
+
+/* A frame behind an offload header the channel can carry?  0, -EINVAL or -EMSGSIZE. */
+static int ddvm_net_out_hdr(const struct ddvm_net *net, const struct iovec *iov,
+			    struct ddvm_net_out *o)
+{
+	struct ddvm_net_l4 l;
+	uint32_t err;
+
+	if (iov->iov_len < DDVM_NET_HDR_LEN + DDVM_NET_MIN_FRAME)
+		return -EINVAL;
+	if (iov->iov_len > DDVM_NET_HDR_LEN + DDVM_NET_OFFLOAD_MAX_FRAME)
+		return -EMSGSIZE;
+	memcpy(&o->h, iov->iov_base, sizeof(o->h));
+	o->frame = (const uint8_t *)iov->iov_base + DDVM_NET_HDR_LEN;
+	o->len = (uint32_t)iov->iov_len - DDVM_NET_HDR_LEN;
+	/* Linux's taps say how much of the frame was linear: the headers are what we mean */
+	if (o->h.gso_type != DDVM_NET_GSO_NONE && ddvm_net_l4_parse(o->frame, o->len, o->len, &l))
+		o->h.hdr_len = (uint16_t)(l.l4_off + l.l4_len);
+	o->h.flags &= ~DDVM_NET_HDR_F_DATA_VALID;	/* means nothing to a server */
+	err = ddvm_net_hdr_check(&o->h, o->frame, o->len, o->len, net->mtu_frame);
+	if (err)
+		return err == DDVM_NET_HDR_LENGTH ? -EMSGSIZE : -EINVAL;
+	/* without offloads, an unsegmented frame must fit one buffer */
+	if (!net->offload && o->h.gso_type == DDVM_NET_GSO_NONE && o->len > net->max_frame)
+		return -EMSGSIZE;
+	return 0;
+}
+
+typedef int (*ddvm_net_out_fn)(const struct ddvm_net *net, const struct iovec *iov,
+			       struct ddvm_net_out *o);
+
+/* ddvm_net_send and ddvm_net_send_hdr: @check reads and checks each frame. */
+static int ddvm_net_send_frames(struct ddvm_net *net, const struct iovec *frames, int n,
+				ddvm_net_out_fn check)
+{
+	struct ddvm_ring *tx = &net->chan.rings[DDVM_NET_RING_TX];
+	struct ddvm_net_out o;
+	int room, i, ret, queued = 0;
+	uint32_t old, need;
+	uint8_t *copy;
 
 	if (n <= 0)
 		return 0;
 	/* a caller's mistake is an error whether or not a server runs */
-	if (frames[0].iov_len < DDVM_NET_MIN_FRAME)
-		return -EINVAL;
-	if (frames[0].iov_len > net->max_frame)
-		return -EMSGSIZE;
+	ret = check(net, &frames[0], &o);
+	if (ret)
+		return ret;
 	ret = ddvm_net_sync(net);
 	if (ret <= 0)
 		return ret;
@@ -221,34 +366,120 @@ int ddvm_net_send(struct ddvm_net *net, const struct iovec *frames, int n)
 		return 0;
 	}
 	old = tx->local;
-	for (i = 0; i < n && i < room; i++) {
-		len = frames[i].iov_len;
-		if (len < DDVM_NET_MIN_FRAME || len > net->max_frame)
+	for (i = 0; i < n; i++) {
+		if (check(net, &frames[i], &o))
 			break;	/* the next call reports it */
-		memcpy(net->data + ddvm_net_buf_off(&net->layout, DDVM_NET_RING_TX, tx->local),
-		       frames[i].iov_base, len);
-		d.len = (uint16_t)len;
-		memcpy(ddvm_ring_next(tx), &d, sizeof(d));
-		tx->local++;
-		net->stats.tx_bytes += len;
+		if (!net->offload && o.h.gso_type != DDVM_NET_GSO_NONE) {
+			net->stats.tx_offload_dropped++;	/* a link that cannot carry it */
+			continue;
+		}
+		need = ddvm_net_entries(net, o.len);
+		if (need > (uint32_t)room) {
+			net->stats.tx_full++;
+			break;
+		}
+		room -= (int)need;
+		copy = ddvm_net_put(net, &o.h, o.frame, o.len);
+		if (!net->offload && (o.h.flags & DDVM_NET_HDR_F_NEEDS_CSUM))
+			ddvm_net_finish_csum(copy, o.len, &o.h);
+		net->stats.tx_bytes += o.len;
+		queued++;
 	}
-	if (i < n && i == room)
-		net->stats.tx_full++;
-	if (!i)
-		return 0;
-	net->stats.tx_frames += (uint64_t)i;
+	if (!queued)
+		return i;	/* nothing queued: dropped ones still count as taken */
+	net->stats.tx_frames += (uint64_t)queued;
 	/* one publication per batch; a bell only if the server sleeps on this ring */
 	if (ddvm_ring_publish(tx, old) || !net->event_idx)
 		ddvm_net_notify(net);
 	return i;
 }
 
-int ddvm_net_recv(struct ddvm_net *net, struct iovec *frames, int max)
+int ddvm_net_send(struct ddvm_net *net, const struct iovec *frames, int n)
+{
+	return ddvm_net_send_frames(net, frames, n, ddvm_net_out_plain);
+}
+
+int ddvm_net_send_hdr(struct ddvm_net *net, const struct iovec *frames, int n)
+{
+	return ddvm_net_send_frames(net, frames, n, ddvm_net_out_hdr);
+}
+
+/* Where a received frame's bytes are: contiguous, then (a chain that wraps) at wrap. */
+struct ddvm_net_in {
+	struct ddvm_net_hdr h;
+	const uint8_t *frame, *wrap;
+	uint32_t len, part;
+};
+
+/*
+ * Take the next frame off the RX ring.  Return: 1 with @in filled, 0 if it
+ * was dropped (counted), -EPROTO if the server's index cuts a chain.
+ */
+static int ddvm_net_take(struct ddvm_net *net, int *avail, struct ddvm_net_in *in)
 {
 	struct ddvm_ring *rx = &net->chan.rings[DDVM_NET_RING_RX];
+	const uint8_t *buf = net->data + ddvm_net_buf_off(&net->layout, DDVM_NET_RING_RX, rx->local);
+	struct ddvm_net_chain ch = { 0 };
+	uint32_t room = ddvm_net_buf_room(&net->layout, DDVM_NET_RING_RX, rx->local);
 	struct ddvm_net_desc d;
+
+	memset(in, 0, sizeof(*in));
+	if (!net->offload) {
+		ddvm_ring_take(rx, &d);		/* d is ours: the server cannot change it now */
+		(*avail)--;
+		if (d.len < DDVM_NET_MIN_FRAME || d.len > DDVM_NET_BUF_SIZE) {
+			net->stats.rx_bad++;
+			return 0;
+		}
+		in->frame = buf;
+		in->len = in->part = d.len;
+		return 1;
+	}
+	do {
+		if (*avail <= 0)
+			return -EPROTO;
+		ddvm_ring_take(rx, &d);
+		(*avail)--;
+	} while (ddvm_net_chain_add(&ch, &d));
+	if (!ddvm_net_chain_check(&ch)) {
+		net->stats.rx_bad_hdr++;
+		return 0;
+	}
+	memcpy(&in->h, buf, sizeof(in->h));	/* checked once the frame is ours too */
+	in->frame = buf + DDVM_NET_HDR_LEN;
+	in->len = ch.bytes - DDVM_NET_HDR_LEN;
+	in->part = room - DDVM_NET_HDR_LEN < in->len ? room - DDVM_NET_HDR_LEN : in->len;
+	in->wrap = net->data + ddvm_net_buf_off(&net->layout, DDVM_NET_RING_RX, 0);
+	return 1;
+}
+
+/*
+ * Copy frame @in into @out (room for it checked) and check its header on
+ * that copy, which the server can no longer change.  Return: true if the
+ * frame is fit to hand up.
+ */
+static bool ddvm_net_copy_in(struct ddvm_net *net, const struct ddvm_net_in *in, uint8_t *out)
+{
+	memcpy(out, in->frame, in->part);
+	if (in->part < in->len)
+		memcpy(out + in->part, in->wrap, in->len - in->part);
+	if (!net->offload)
+		return true;
+	if (ddvm_net_hdr_check(&in->h, out, in->len, in->len, net->mtu_frame)) {
+		net->stats.rx_bad_hdr++;
+		return false;
+	}
+	return true;
+}
+
+/* ddvm_net_recv and ddvm_net_recv_hdr: frames with their headers in front, or plain. */
+static int ddvm_net_recv_frames(struct ddvm_net *net, struct iovec *frames, int max, bool hdr)
+{
+	struct ddvm_ring *rx = &net->chan.rings[DDVM_NET_RING_RX];
+	size_t lead = hdr ? DDVM_NET_HDR_LEN : 0;
+	struct ddvm_net_in in;
 	int avail, n = 0, ret;
-	uint64_t off;
+	uint8_t *out;
 	uint32_t old;
 
 	if (max <= 0)
@@ -262,26 +493,67 @@ int ddvm_net_recv(struct ddvm_net *net, struct iovec *frames, int max)
 		return 0;
 	}
 	old = rx->local;
-	while (avail-- > 0 && n < max) {
-		off = ddvm_net_buf_off(&net->layout, DDVM_NET_RING_RX, rx->local);
-		ddvm_ring_take(rx, &d);		/* d is ours: the server cannot change it now */
-		if (d.len < DDVM_NET_MIN_FRAME || d.len > DDVM_NET_BUF_SIZE) {
-			net->stats.rx_bad++;
+	while (avail > 0 && n < max) {
+		ret = ddvm_net_take(net, &avail, &in);
+		if (ret < 0) {
+			ddvm_net_ring_broken(net);	/* what we took so far is still good */
+			break;
+		}
+		if (!ret)
+			continue;
+		/* (the header is not checked yet: it can only make us drop) */
+		if (!hdr && in.h.gso_type != DDVM_NET_GSO_NONE) {
+			net->stats.rx_gso_dropped++;
 			continue;
 		}
-		if (d.len > frames[n].iov_len) {
+		if (lead + in.len > frames[n].iov_len) {
 			net->stats.rx_too_long++;
 			continue;
 		}
-		memcpy(frames[n].iov_base, net->data + off, d.len);
-		frames[n].iov_len = d.len;
-		net->stats.rx_bytes += d.len;
+		out = (uint8_t *)frames[n].iov_base;
+		if (!ddvm_net_copy_in(net, &in, out + lead))
+			continue;
+		if (hdr)
+			memcpy(out, &in.h, sizeof(in.h));
+		else if (in.h.flags & DDVM_NET_HDR_F_NEEDS_CSUM)
+			ddvm_net_finish_csum(out, in.len, &in.h);
+		frames[n].iov_len = lead + in.len;
+		net->stats.rx_bytes += in.len;
 		n++;
 	}
 	net->stats.rx_frames += (uint64_t)n;
-	if (rx->local != old && ddvm_ring_consumed(rx, old))
+	if (net->usable && rx->local != old && ddvm_ring_consumed(rx, old))
 		ddvm_net_notify(net);	/* the server waits for room */
 	return n;
+}
+
+int ddvm_net_recv(struct ddvm_net *net, struct iovec *frames, int max)
+{
+	return ddvm_net_recv_frames(net, frames, max, false);
+}
+
+int ddvm_net_recv_hdr(struct ddvm_net *net, struct iovec *frames, int max)
+{
+	return ddvm_net_recv_frames(net, frames, max, true);
+}
+
+int ddvm_net_set_offload(struct ddvm_net *net, bool on)
+{
+	uint64_t want = on ? DDVM_F_NET_OFFLOAD : 0;
+
+	if (on && (net->want[DDVM_NET_RING_TX].entries < DDVM_NET_OFFLOAD_MIN_ENTRIES ||
+		   net->want[DDVM_NET_RING_RX].entries < DDVM_NET_OFFLOAD_MIN_ENTRIES))
+		return -ENOSPC;
+	net->chan.want_features = (net->chan.want_features & ~DDVM_F_NET_OFFLOAD) | want;
+	/* a server that runs a layout which says otherwise is asked to start afresh */
+	if (net->usable && net->offload != !!(net->chan.srv_copy.features & want))
+		ddvm_net_ask_reset(net);
+	return 0;
+}
+
+bool ddvm_net_offload(const struct ddvm_net *net)
+{
+	return net->offload;
 }
 
 int ddvm_net_arm(struct ddvm_net *net, unsigned int want)
@@ -459,6 +731,8 @@ void ddvm_net_server_counters(const struct ddvm_net *net, struct ddvm_net_srv_co
 	c->rx_dropped = ddvm_load_once(&i->rx_dropped);
 	c->tx_frames = ddvm_load_once(&i->tx_frames);
 	c->tx_dropped = ddvm_load_once(&i->tx_dropped);
+	c->tx_bad_hdr = ddvm_load_once(&i->tx_bad_hdr);
+	c->rx_segmented = ddvm_load_once(&i->rx_segmented);
 }
 
 void ddvm_net_server_state(const struct ddvm_net *net, uint64_t *heartbeat, uint32_t *generation,

@@ -21,15 +21,20 @@
 
 struct ddvm_net;
 
-/* Largest ring the library lays out: more only adds queueing delay. */
-#define DDVM_NET_RING_ENTRIES_MAX	256
+/*
+ * Largest ring the library lays out (RX; TX gets at most half): a burst
+ * the TAP's host stack sends in one go must fit, more only adds delay.
+ */
+#define DDVM_NET_RING_ENTRIES_MAX	1024
 /* While no server runs, look again this often (a server may come back silently). */
 #define DDVM_NET_RETRY_MS		20
 /* MTU bounds a server's description must respect. */
 #define DDVM_NET_MTU_MIN		68
 #define DDVM_NET_MTU_MAX		9000
-/* Ethernet header plus one VLAN tag: what a frame may add to the MTU. */
-#define DDVM_NET_FRAME_OVERHEAD		18
+/* A frame with its offload header (ddvm_net_send_hdr, ddvm_net_recv_hdr). */
+#define DDVM_NET_HDR_LEN		((int)sizeof(struct ddvm_net_hdr))
+/* A buffer that holds any frame ddvm_net_recv_hdr() hands over. */
+#define DDVM_NET_HDR_BUF_SIZE		(DDVM_NET_HDR_LEN + DDVM_NET_OFFLOAD_MAX_FRAME)
 
 /* What ddvm_net_arm() should wake the caller for, and what it found ready. */
 #define DDVM_NET_WANT_RX	(1u << 0)	/* frames arrived */
@@ -54,6 +59,9 @@ struct ddvm_net_stats {
 	uint64_t doorbells;	/* times we rang the server */
 	uint64_t generations;	/* layouts done: 1 + DD/OS restarts and resets */
 	uint64_t bad_servers;	/* new servers whose description was refused */
+	uint64_t tx_offload_dropped;	/* GSO frames for a server without offloads: dropped */
+	uint64_t rx_bad_hdr;	/* received chains or offload headers that broke the rules */
+	uint64_t rx_gso_dropped;	/* GSO frames dropped: ddvm_net_recv() takes plain ones */
 };
 
 /* The server's counters for this client (srv.net), as last published. */
@@ -62,6 +70,8 @@ struct ddvm_net_srv_counters {
 	uint64_t rx_dropped;	/* for us, dropped: our RX ring was full */
 	uint64_t tx_frames;	/* sent for us */
 	uint64_t tx_dropped;	/* from us, dropped: malformed, oversized or spoofed */
+	uint64_t tx_bad_hdr;	/* of tx_dropped: offload header or chain refused */
+	uint64_t rx_segmented;	/* GSO frames the server cut into segments for us */
 };
 
 /*
@@ -112,13 +122,52 @@ int ddvm_net_send(struct ddvm_net *net, const struct iovec *frames, int n);
  * ddvm_net_recv - take up to @max received frames.
  * @frames: caller buffers; on return frames[i].iov_len is the length of the
  *	    i-th frame.  Buffers of DDVM_NET_BUF_SIZE bytes hold any frame; a
- *	    frame longer than its buffer is dropped and counted.
+ *	    frame longer than its buffer is dropped and counted.  With
+ *	    offloads, partial checksums are finished and GSO frames dropped
+ *	    (rx_gso_dropped): a caller that takes those uses ddvm_net_recv_hdr.
  *
  * Hands the ring entries back once per call.  Descriptors with impossible
  * lengths are dropped and counted (rx_bad).  Return: frames received (0:
  * none, or no server runs), or -errno if the hub went away.
  */
 int ddvm_net_recv(struct ddvm_net *net, struct iovec *frames, int max);
+
+/*
+ * Offloads (DDVM_F_NET_OFFLOAD, channel.h): frames carry a struct
+ * ddvm_net_hdr, so checksums are left for the NIC and TCP crosses the
+ * channel in frames of up to 64 KiB that the DD/OS's NIC (or its stack)
+ * cuts into segments, and merged segments come back the same way.
+ *
+ * ddvm_net_set_offload - accept the feature from the next layout on
+ * (@on), or stop accepting it.  A server running now that offers it is
+ * asked for a fresh generation at once (frames in flight are lost, as on
+ * a link reset).  The library follows each new server: with a server that
+ * does not offer it, the calls below still work, but GSO frames cannot go.
+ * Return: 0, or -ENOSPC if the rings are too small for chains
+ * (DDVM_NET_OFFLOAD_MIN_ENTRIES).
+ */
+int ddvm_net_set_offload(struct ddvm_net *net, bool on);
+
+/* Does the current generation carry offloads (the server offered, we accepted)? */
+bool ddvm_net_offload(const struct ddvm_net *net);
+
+/*
+ * ddvm_net_send_hdr - as ddvm_net_send(), but each iovec is a struct
+ * ddvm_net_hdr (virtio-net's, as a tap with IFF_VNET_HDR reads it) then
+ * the frame.  hdr_len of a GSO frame is taken as a hint and set from the
+ * headers.  A frame the header rules refuse is malformed (-EINVAL, or
+ * -EMSGSIZE for a length); without offloads in this generation, a partial
+ * checksum is finished here and a GSO frame is dropped (counted in
+ * tx_offload_dropped) but counts as taken.
+ */
+int ddvm_net_send_hdr(struct ddvm_net *net, const struct iovec *frames, int n);
+
+/*
+ * ddvm_net_recv_hdr - as ddvm_net_recv(), but each frame comes with its
+ * struct ddvm_net_hdr in front (zero without offloads), checked by the
+ * rules of channel.h; buffers of DDVM_NET_HDR_BUF_SIZE hold any frame.
+ */
+int ddvm_net_recv_hdr(struct ddvm_net *net, struct iovec *frames, int max);
 
 /*
  * ddvm_net_fd - readable when something may have happened on the channel

@@ -8,7 +8,10 @@
  * client must never crash, read or write outside the region or the
  * caller's buffers (ASan: the region and every buffer end where their
  * allocation does), hand up a frame of an impossible length, or publish a
- * TX entry that is not exactly the caller's frame.
+ * TX entry that is not exactly the caller's frame.  With offloads
+ * (DDVM_F_NET_OFFLOAD) the server also posts chains, honest and not, and
+ * the client must hand up only frames whose headers pass the rules, and
+ * publish only whole chains whose headers pass them.
  *
  * Input:
  *   byte 0  flags: bits 0-1 region size (8 KiB: too small; 16 KiB, 64 KiB,
@@ -17,7 +20,8 @@
  *           bit 5 answer the layout with RUN (else byte 1 is the state);
  *           bit 6 sane net info; bit 7 answer for the client's generation
  *           (else byte 2 is added to it)
- *   byte 1  answer state; byte 2 answer generation delta; byte 3 unused
+ *   byte 1  answer state; byte 2 answer generation delta; byte 3: bit 0
+ *           offer DDVM_F_NET_OFFLOAD, bit 1 the client asks for it at once
  *   4..163  the first 160 bytes of the server block (header and net info)
  *   then    steps of 9 bytes: op, u64 argument (see enum step)
  *
@@ -33,6 +37,7 @@
 
 #include <ddvm/check.h>
 
+#include "fuzz_seed.h"
 #include "net_client.h"
 
 #define SRV_BYTES	160
@@ -65,6 +70,10 @@ enum step {
 	ST_EVENTS,	/* tx.cons_event = arg low 32 bits, rx.prod_event = arg high 32 */
 	ST_STATE,	/* b0 % 8: state; b1 % 3: same/+1/raw generation; b2: magic, version, peer */
 	ST_POKE,	/* u32 arg >> 32 at (b0 | b1 << 8) % 512 & ~3 in the server block */
+	ST_OFFLOAD,	/* ddvm_net_set_offload(b0 & 1) */
+	ST_SEND_HDR,	/* b0: frames - 1 (mod 4); b1..b4: kinds (see hdr_frame), b5..b7: sizes */
+	ST_RECV_HDR,	/* b0: max - 1 (mod 4); b1: 0 full buffers, else b1 * 64 bytes each */
+	ST_POST_CHAIN,	/* b0 % 4: honest plain, honest GSO, raw descriptors (b2..b7), cut */
 	ST_NR,
 };
 
@@ -75,7 +84,7 @@ struct harness {
 	struct ddvm_cli_block *cli;
 	struct ddvm_net *net;
 	bool connecting, answered;
-	uint8_t flags, answer_state, answer_gen;
+	uint8_t flags, answer_state, answer_gen, offload_flags;
 	/* the server's ring views, bound to the client's current layout */
 	struct ddvm_cli_block layout;
 	struct ddvm_ring stx, srx;
@@ -88,6 +97,10 @@ struct harness {
 
 static uint8_t *regions[4];
 static uint8_t *frame_bufs[MAX_FRAMES];	/* DDVM_NET_BUF_SIZE + 64 each */
+#define HDR_FRAMES	4
+#define HDR_BUF		(DDVM_NET_HDR_BUF_SIZE + 64)
+static uint8_t *hdr_bufs[HDR_FRAMES];	/* HDR_BUF each */
+static uint8_t chain_buf[DDVM_NET_HDR_BUF_SIZE + DDVM_NET_BUF_SIZE];
 static int doorbell_fd = -1;
 static bool trace;		/* DDVM_FUZZ_TRACE=1: say what each call did */
 
@@ -126,6 +139,45 @@ static int h_notify(void *ctx, uint32_t peer_id)
 	return 0;
 }
 
+/* Copy @len bytes of ring @ring's buffers from entry @idx's on, across the wrap. */
+static void copy_chain(struct harness *h, uint32_t ring, uint32_t idx, uint8_t *out, uint32_t len)
+{
+	uint8_t *data = h->region + h->layout.data_off;
+	uint32_t room = ddvm_net_buf_room(&h->layout, ring, idx);
+	uint32_t part = len < room ? len : room;
+
+	memcpy(out, data + ddvm_net_buf_off(&h->layout, ring, idx), part);
+	memcpy(out + part, data + ddvm_net_buf_off(&h->layout, ring, 0), len - part);
+}
+
+/*
+ * Offloads: the client published whole chains only, each one a DD/OS
+ * would take: sane descriptors, a header that passes the rules.
+ */
+static void scan_chains(struct harness *h, uint32_t prod)
+{
+	uint32_t max_frame = ddvm_net_info(h->net)->mtu + DDVM_NET_FRAME_OVERHEAD, first;
+	struct ddvm_net_hdr hdr;
+	struct ddvm_net_desc d;
+
+	while (h->tx_seen != prod) {
+		struct ddvm_net_chain ch = { 0 };
+		bool more;
+
+		first = h->tx_seen;
+		do {
+			CHECK(h->tx_seen != prod);	/* a chain cut by our own index */
+			memcpy(&d, ddvm_ring_entry(&h->stx, h->tx_seen++), sizeof(d));
+			more = ddvm_net_chain_add(&ch, &d);
+		} while (more);
+		CHECK(ddvm_net_chain_check(&ch));
+		copy_chain(h, DDVM_NET_RING_TX, first, chain_buf, ch.bytes);
+		memcpy(&hdr, chain_buf, sizeof(hdr));
+		CHECK(ddvm_net_hdr_check(&hdr, chain_buf + sizeof(hdr), ch.bytes - sizeof(hdr),
+					 ch.bytes - sizeof(hdr), max_frame) == DDVM_NET_HDR_OK);
+	}
+}
+
 /*
  * After every call: a layout the client published must be one a server
  * accepts, and the server's ring views follow it.  Then every TX entry the
@@ -138,7 +190,8 @@ static void scan(struct harness *h)
 		.type = DDVM_CHAN_NET,
 		.nr_rings = DDVM_NET_NR_RINGS,
 		.entry_size = { sizeof(struct ddvm_net_desc), sizeof(struct ddvm_net_desc) },
-		.features = DDVM_F_EVENT_IDX,
+		/* what a client of ours may accept, whatever the server pokes in later */
+		.features = DDVM_F_EVENT_IDX | DDVM_F_NET_OFFLOAD,
 		.page_size = 4096,
 	};
 	struct ddvm_cli_block c = *h->cli;
@@ -163,6 +216,10 @@ static void scan(struct harness *h)
 	}
 	prod = ddvm_load_acquire(&h->stx.ctl->prod);
 	CHECK(prod - h->tx_seen <= h->layout.rings[DDVM_NET_RING_TX].entries);
+	if (h->layout.features & DDVM_F_NET_OFFLOAD) {
+		scan_chains(h, prod);
+		return;
+	}
 	for (; h->tx_seen != prod; h->tx_seen++) {
 		memcpy(&d, ddvm_ring_entry(&h->stx, h->tx_seen), sizeof(d));
 		CHECK(d.len >= DDVM_NET_MIN_FRAME && d.len <= DDVM_NET_BUF_SIZE);
@@ -217,7 +274,8 @@ static void do_send(struct harness *h, const uint8_t *a)
 	CHECK(ret == -EINVAL || ret == -EMSGSIZE || (ret >= 0 && ret <= n));
 	scan(h);
 	/* what was queued is the caller's frames, in order, in their buffers */
-	if (ret > 0 && h->bound && h->layouts == layouts0) {
+	if (ret > 0 && h->bound && h->layouts == layouts0 &&
+	    !(h->layout.features & DDVM_F_NET_OFFLOAD)) {
 		for (i = 0; i < ret; i++) {
 			struct ddvm_net_desc d;
 			uint32_t idx = prod0 + (uint32_t)i;
@@ -229,6 +287,148 @@ static void do_send(struct harness *h, const uint8_t *a)
 				      iov[i].iov_base, d.len));
 		}
 	}
+}
+
+/*
+ * Frame @i for ddvm_net_send_hdr into @buf: by @kind, a plain frame behind
+ * a zero header, one with a checksum to finish, a TCPv4 GSO frame of
+ * @size * 256 bytes of payload, or @size header bytes of garbage.
+ * Return: header and frame bytes.
+ */
+static size_t hdr_frame(uint8_t *buf, uint8_t kind, uint8_t size, uint64_t arg)
+{
+	struct ddvm_net_hdr *h = (struct ddvm_net_hdr *)buf;
+	uint8_t *f = buf + sizeof(*h);
+	size_t len;
+
+	memset(buf, 0, sizeof(*h) + 64);
+	switch (kind % 4) {
+	case 0:
+		return sizeof(*h) + 14 + (size_t)size * 8;
+	case 1:
+		h->flags = DDVM_NET_HDR_F_NEEDS_CSUM;
+		h->csum_start = 14 + size % 32;
+		h->csum_offset = size % 7;
+		return sizeof(*h) + 60 + (size_t)size * 4;
+	case 2:
+		len = 54 + (size_t)size * 256;
+		f[12] = 0x08;
+		f[14] = 0x45;
+		f[14 + 9] = 6;
+		f[34 + 12] = 5 << 4;
+		h->flags = DDVM_NET_HDR_F_NEEDS_CSUM;
+		h->gso_type = DDVM_NET_GSO_TCPV4;
+		h->gso_size = 1448;
+		h->hdr_len = 54;
+		h->csum_start = 34;
+		h->csum_offset = 16;
+		return sizeof(*h) + len;
+	default:
+		memcpy(h, &arg, 8);
+		memcpy((uint8_t *)h + 8, &arg, 4);
+		return sizeof(*h) + 14 + (size_t)size * 64;
+	}
+}
+
+static void do_send_hdr(struct harness *h, const uint8_t *a, uint64_t arg)
+{
+	struct iovec iov[HDR_FRAMES];
+	int n = 1 + a[0] % HDR_FRAMES, ret, i;
+	size_t len;
+
+	for (i = 0; i < n; i++) {
+		len = hdr_frame(chain_buf, a[1 + i], a[5 + i % 3], arg);
+		if (len > HDR_BUF)
+			len = HDR_BUF;
+		/* the frame ends where its buffer does */
+		iov[i].iov_base = hdr_bufs[i] + HDR_BUF - len;
+		iov[i].iov_len = len;
+		memcpy(iov[i].iov_base, chain_buf, len);
+	}
+	ret = ddvm_net_send_hdr(h->net, iov, n);
+	TRACE("  send_hdr %d (first %zu bytes): %d\n", n, iov[0].iov_len, ret);
+	CHECK(ret == -EINVAL || ret == -EMSGSIZE || (ret >= 0 && ret <= n));
+	scan(h);
+}
+
+static void do_recv_hdr(struct harness *h, const uint8_t *a)
+{
+	struct iovec iov[HDR_FRAMES];
+	size_t cap[HDR_FRAMES];
+	struct ddvm_net_hdr hdr;
+	struct ddvm_net_stats st;
+	int max = 1 + a[0] % HDR_FRAMES, n, i;
+	uint32_t max_frame = ddvm_net_info(h->net)->mtu + DDVM_NET_FRAME_OVERHEAD, len;
+
+	for (i = 0; i < max; i++) {
+		cap[i] = a[1] ? (size_t)a[1] * 64 : HDR_BUF;
+		iov[i].iov_base = hdr_bufs[i] + HDR_BUF - cap[i];
+		iov[i].iov_len = cap[i];
+	}
+	n = ddvm_net_recv_hdr(h->net, iov, max);
+	TRACE("  recv_hdr %d (buffers %zu): %d\n", max, cap[0], n);
+	CHECK(n >= 0 && n <= max);
+	for (i = 0; i < n; i++) {
+		CHECK(iov[i].iov_len >= sizeof(hdr) + DDVM_NET_MIN_FRAME && iov[i].iov_len <= cap[i]);
+		memcpy(&hdr, iov[i].iov_base, sizeof(hdr));
+		len = (uint32_t)(iov[i].iov_len - sizeof(hdr));
+		/* what is handed up passed the rules (a zero header always does) */
+		CHECK(ddvm_net_hdr_check(&hdr, (uint8_t *)iov[i].iov_base + sizeof(hdr), len, len,
+					 max_frame > DDVM_NET_BUF_SIZE ? max_frame : DDVM_NET_BUF_SIZE) ==
+		      DDVM_NET_HDR_OK);
+	}
+	h->rx_frames += (uint64_t)n;
+	ddvm_net_get_stats(h->net, &st);
+	CHECK(st.rx_frames == h->rx_frames);
+	scan(h);
+}
+
+/* Server: post a chain on RX (offloads), honest or not, and publish it. */
+static void server_post_chain(struct harness *h, const uint8_t *a, uint64_t arg)
+{
+	uint32_t old = h->srx.local, len, i, room;
+	struct ddvm_net_desc d = { 0 };
+	uint8_t *data;
+
+	if (!h->bound)
+		return;
+	data = h->region + h->layout.data_off;
+	switch (a[0] % 4) {
+	case 0:
+	case 1:
+		len = (uint32_t)hdr_frame(chain_buf, (uint8_t)(a[0] % 4 ? 2 : a[1]), a[1], arg);
+		room = ddvm_net_buf_room(&h->layout, DDVM_NET_RING_RX, old);
+		if ((len + DDVM_NET_BUF_SIZE - 1) / DDVM_NET_BUF_SIZE >
+		    h->layout.rings[DDVM_NET_RING_RX].entries)
+			return;
+		memcpy(data + ddvm_net_buf_off(&h->layout, DDVM_NET_RING_RX, old), chain_buf,
+		       len < room ? len : room);
+		if (len > room)
+			memcpy(data + ddvm_net_buf_off(&h->layout, DDVM_NET_RING_RX, 0),
+			       chain_buf + room, len - room);
+		for (; len; len -= d.len) {
+			d.len = (uint16_t)(len > DDVM_NET_BUF_SIZE ? DDVM_NET_BUF_SIZE : len);
+			d.flags = len > DDVM_NET_BUF_SIZE ? DDVM_NET_DESC_MORE : 0;
+			memcpy(ddvm_ring_next(&h->srx), &d, sizeof(d));
+			h->srx.local++;
+		}
+		break;
+	case 2:
+		for (i = 0; i < 3; i++) {
+			d.len = (uint16_t)(a[2 + 2 * i] * 9);
+			d.flags = a[3 + 2 * i] & 3;
+			memcpy(ddvm_ring_next(&h->srx), &d, sizeof(d));
+			h->srx.local++;
+		}
+		break;
+	default:
+		d.len = DDVM_NET_BUF_SIZE;
+		d.flags = DDVM_NET_DESC_MORE;
+		memcpy(ddvm_ring_next(&h->srx), &d, sizeof(d));
+		h->srx.local++;
+		break;
+	}
+	ddvm_ring_publish(&h->srx, old);
 }
 
 /* Server: post one RX descriptor (with a frame of its length, if it fits). */
@@ -359,6 +559,21 @@ static void step(struct harness *h, uint8_t op, const uint8_t *a)
 		at = (uint16_t)((a[0] | a[1] << 8) % sizeof(struct ddvm_srv_block)) & ~3;
 		memcpy((uint8_t *)h->srv + at, &hi, 4);
 		break;
+	case ST_OFFLOAD:
+		ret = ddvm_net_set_offload(h->net, a[0] & 1);
+		TRACE("  offload %d: %d\n", a[0] & 1, ret);
+		CHECK(ret == 0 || (ret == -ENOSPC && (a[0] & 1)));
+		scan(h);
+		break;
+	case ST_SEND_HDR:
+		do_send_hdr(h, a, arg);
+		break;
+	case ST_RECV_HDR:
+		do_recv_hdr(h, a);
+		break;
+	case ST_POST_CHAIN:
+		server_post_chain(h, a, arg);
+		break;
 	}
 }
 
@@ -383,6 +598,8 @@ static void server_setup(struct harness *h, const uint8_t *hdr)
 		i->buf_size = DDVM_NET_BUF_SIZE;
 		i->mac[0] = (i->mac[0] & ~1) | 2;
 	}
+	if (h->offload_flags & 1)
+		s->features |= DDVM_F_NET_OFFLOAD;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -402,6 +619,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	h.flags = hdr[0];
 	h.answer_state = hdr[1];
 	h.answer_gen = hdr[2];
+	h.offload_flags = hdr[3];
 	h.size = region_sizes[h.flags & 3];
 	h.region = regions[h.flags & 3];
 	/* the header and the rings; the data area's old bytes do no harm */
@@ -421,6 +639,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ret) {
 		CHECK(ret < 0 && err.msg[0]);	/* every failure says why */
 		return 0;
+	}
+	if (h.offload_flags & 2) {
+		ret = ddvm_net_set_offload(h.net, true);
+		CHECK(ret == 0 || ret == -ENOSPC);
 	}
 	scan(&h);
 	for (steps = 0; steps < MAX_STEPS && pos + STEP_LEN <= size; steps++, pos += STEP_LEN) {
@@ -448,19 +670,6 @@ static void put_step(uint8_t *buf, size_t *len, uint8_t op, uint64_t arg)
 	buf[(*len)++] = op;
 	memcpy(buf + *len, &arg, 8);
 	*len += 8;
-}
-
-static void write_seed(const char *dir, const char *name, const uint8_t *buf, size_t len)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (!f || fwrite(buf, 1, len, f) != len || fclose(f)) {
-		perror(path);
-		exit(1);
-	}
 }
 
 static size_t seed_header(uint8_t *buf, uint8_t flags, uint32_t state)
@@ -502,7 +711,7 @@ static void write_seeds(const char *dir)
 	put_step(buf, &len, ST_ARM, 3);
 	put_step(buf, &len, ST_RECV, 7);
 	put_step(buf, &len, ST_LINK, 0);
-	write_seed(dir, "honest", buf, len);
+	fuzz_write_seed(dir, "honest", buf, len);
 
 	/* hostile descriptors, a short caller buffer, a wild producer index */
 	len = seed_header(buf, ok, DDVM_SRV_WAIT);
@@ -517,7 +726,7 @@ static void write_seeds(const char *dir)
 	put_step(buf, &len, ST_RX_PROD, 0x1234567800000000ull);
 	put_step(buf, &len, ST_RECV, 7);
 	put_step(buf, &len, ST_ARM, 1);
-	write_seed(dir, "hostile-rx", buf, len);
+	fuzz_write_seed(dir, "hostile-rx", buf, len);
 
 	/* a full TX ring and a lying consumer index */
 	len = seed_header(buf, 1 | F_ANSWER_RUN | F_ANSWER_GEN, DDVM_SRV_WAIT);
@@ -528,7 +737,7 @@ static void write_seeds(const char *dir)
 	put_step(buf, &len, ST_ARM, 2);
 	put_step(buf, &len, ST_TX_CONS, 0x1234567800000000ull);
 	put_step(buf, &len, ST_SEND, 0x0808080808080807ull);
-	write_seed(dir, "tx-full", buf, len);
+	fuzz_write_seed(dir, "tx-full", buf, len);
 
 	/* a restart: new generation, a bad description, then a good one */
 	len = seed_header(buf, ok, DDVM_SRV_WAIT);
@@ -542,7 +751,7 @@ static void write_seeds(const char *dir)
 	put_step(buf, &len, ST_STATE, DDVM_SRV_STOPPED);
 	put_step(buf, &len, ST_SEND, 0x0808080808080801ull);
 	put_step(buf, &len, ST_LINK, 0);
-	write_seed(dir, "restart", buf, len);
+	fuzz_write_seed(dir, "restart", buf, len);
 
 	/* a broken ring while the server still WAITs for our layout: lay it out again */
 	len = seed_header(buf, ok, DDVM_SRV_WAIT);
@@ -554,30 +763,55 @@ static void write_seeds(const char *dir)
 	put_step(buf, &len, ST_SEND, 0x0808080808080801ull);
 	put_step(buf, &len, ST_POST, 64);
 	put_step(buf, &len, ST_RECV, 3);
-	write_seed(dir, "reset-while-waiting", buf, len);
+	fuzz_write_seed(dir, "reset-while-waiting", buf, len);
+
+	/* offloads: frames with headers both ways, honest chains and hostile ones */
+	len = seed_header(buf, ok, DDVM_SRV_WAIT);
+	buf[3] = 3;
+	/* the client asked for a fresh generation to take the feature: give it one */
+	put_step(buf, &len, ST_STATE, DDVM_SRV_WAIT | 1 << 8);
+	put_step(buf, &len, ST_LINK, 0);
+	put_step(buf, &len, ST_STATE, DDVM_SRV_RUN);
+	put_step(buf, &len, ST_SEND_HDR, 0x0804080400030201ull);
+	put_step(buf, &len, ST_TAKE, 7);
+	put_step(buf, &len, ST_POST_CHAIN, 0x0000000000000500ull);
+	put_step(buf, &len, ST_POST_CHAIN, 0x0000000000000801ull);
+	put_step(buf, &len, ST_RECV_HDR, 3);
+	put_step(buf, &len, ST_POST_CHAIN, 0x0102640164000002ull);
+	put_step(buf, &len, ST_RECV_HDR, 3);
+	put_step(buf, &len, ST_POST_CHAIN, 3);
+	put_step(buf, &len, ST_RECV_HDR, 3);
+	put_step(buf, &len, ST_POST_CHAIN, 0x0000000000000801ull);
+	put_step(buf, &len, ST_RECV, 3);
+	put_step(buf, &len, ST_SEND, 0x0808080808080801ull);
+	put_step(buf, &len, ST_OFFLOAD, 0);
+	put_step(buf, &len, ST_LINK, 0);
+	put_step(buf, &len, ST_SEND_HDR, 0x0804080400030201ull);
+	fuzz_write_seed(dir, "offload", buf, len);
 
 	/* too small a region, and a server that rejects the layout */
 	len = seed_header(buf, 0 | F_ANSWER_RUN | F_ANSWER_GEN, DDVM_SRV_WAIT);
-	write_seed(dir, "too-small", buf, len);
+	fuzz_write_seed(dir, "too-small", buf, len);
 	len = seed_header(buf, 1 | F_ANSWER_GEN, DDVM_SRV_WAIT);
 	buf[1] = DDVM_SRV_ERROR;
-	write_seed(dir, "rejected", buf, len);
+	fuzz_write_seed(dir, "rejected", buf, len);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *dir = getenv("DDVM_FUZZ_SEEDS");
 	uint64_t lots = 1ull << 60;
 	int i;
 
-	if (dir) {
-		write_seeds(dir);
-		exit(0);
-	}
+	fuzz_seeds_if_asked(write_seeds);
 	trace = getenv("DDVM_FUZZ_TRACE") != NULL;
 	for (i = 0; i < MAX_FRAMES; i++) {
 		frame_bufs[i] = malloc(DDVM_NET_BUF_SIZE + 64);
 		if (!frame_bufs[i])
+			abort();
+	}
+	for (i = 0; i < HDR_FRAMES; i++) {
+		hdr_bufs[i] = malloc(HDR_BUF);
+		if (!hdr_bufs[i])
 			abort();
 	}
 	for (i = 0; i < 4; i++) {

@@ -18,6 +18,8 @@
 #define FAKE_SERVER_ID	0
 #define FAKE_CLIENT_ID	1
 #define FAKE_BATCH	64
+/* a struct ddvm_net_hdr and the longest offloaded frame */
+#define FAKE_FRAME_MAX	(sizeof(struct ddvm_net_hdr) + DDVM_NET_OFFLOAD_MAX_FRAME)
 
 static int fake_notify(void *ctx, uint32_t peer_id)
 {
@@ -39,8 +41,10 @@ struct fake_state {
 	uint8_t *data;
 	uint32_t gen;
 	bool running;			/* rings bound for this generation */
+	bool offload;			/* the client accepted DDVM_F_NET_OFFLOAD */
 	bool restarted;			/* restart_after done */
 	uint32_t max_frame;
+	uint8_t frame[FAKE_FRAME_MAX];	/* one offloaded frame on its way back */
 };
 
 static void fake_ring_client(struct fake_state *st)
@@ -85,6 +89,8 @@ static void fake_try_start(struct fake_state *st)
 		return;
 	}
 	st->layout = c;
+	st->offload = c.features & DDVM_F_NET_OFFLOAD;
+	st->ctl->offload = st->offload;
 	ddvm_ring_init(&st->tx, st->s->region, &c.rings[DDVM_NET_RING_TX]);
 	ddvm_ring_init(&st->rx, st->s->region, &c.rings[DDVM_NET_RING_RX]);
 	st->data = (uint8_t *)st->s->region + c.data_off;
@@ -108,6 +114,86 @@ static bool fake_post(struct fake_state *st, const uint8_t *frame, uint16_t len,
 	if (ddvm_ring_publish(&st->rx, old))
 		*notify = true;
 	return true;
+}
+
+/* Post a raw RX descriptor over whatever its buffer holds; false if the ring is full. */
+static bool fake_post_desc(struct fake_state *st, uint16_t len, uint16_t flags)
+{
+	struct ddvm_net_desc d = { .len = len, .flags = flags };
+
+	if (ddvm_ring_free(&st->rx) <= 0)
+		return false;
+	memcpy(ddvm_ring_next(&st->rx), &d, sizeof(d));
+	st->rx.local++;
+	return true;
+}
+
+/*
+ * Write @len bytes (an offload header and its frame) into RX entries as one
+ * chain, not yet published; the caller checked the room.
+ */
+static void fake_put_chain(struct fake_state *st, const uint8_t *bytes, uint32_t len)
+{
+	uint32_t room = ddvm_net_buf_room(&st->layout, DDVM_NET_RING_RX, st->rx.local);
+	uint8_t *buf = st->data + ddvm_net_buf_off(&st->layout, DDVM_NET_RING_RX, st->rx.local);
+	uint32_t part = len < room ? len : room;
+
+	memcpy(buf, bytes, part);
+	memcpy(st->data + ddvm_net_buf_off(&st->layout, DDVM_NET_RING_RX, 0), bytes + part,
+	       len - part);
+	for (; len > DDVM_NET_BUF_SIZE; len -= DDVM_NET_BUF_SIZE)
+		fake_post_desc(st, DDVM_NET_BUF_SIZE, DDVM_NET_DESC_MORE);
+	fake_post_desc(st, (uint16_t)len, 0);
+}
+
+/* Offloads: chains that break the rules in five ways, then one sane broadcast frame. */
+static void fake_bad_chains(struct fake_state *st, bool *notify)
+{
+	struct ddvm_net_hdr *h = (struct ddvm_net_hdr *)st->frame;
+	uint8_t *f = st->frame + sizeof(*h);
+	uint32_t old = st->rx.local;
+
+	if (ddvm_ring_free(&st->rx) < 8)
+		return;
+	fake_post_desc(st, 100, DDVM_NET_DESC_MORE);	/* a short entry that says MORE */
+	fake_post_desc(st, 100, 0);
+	fake_post_desc(st, 20, 0);			/* a header and 8 bytes */
+	memset(st->frame, 0, 60 + sizeof(*h));
+	memset(f, 0xff, 6);
+	memcpy(f + 6, st->srv->net.mac, 6);
+	h->gso_type = DDVM_NET_GSO_TCPV4;		/* GSO without NEEDS_CSUM */
+	h->gso_size = 1000;
+	fake_put_chain(st, st->frame, 60 + sizeof(*h));
+	memset(h, 0, sizeof(*h));
+	h->flags = DDVM_NET_HDR_F_NEEDS_CSUM;		/* the checksum field past the end */
+	h->csum_start = 50;
+	h->csum_offset = 9;
+	fake_put_chain(st, st->frame, 60 + sizeof(*h));
+	memset(h, 0, sizeof(*h));
+	h->flags = 0x10;				/* an unknown flag */
+	fake_put_chain(st, st->frame, 60 + sizeof(*h));
+	h->flags = 0;
+	fake_put_chain(st, st->frame, 60 + sizeof(*h));
+	if (ddvm_ring_publish(&st->rx, old))
+		*notify = true;
+}
+
+/* Post one frame as the generation carries it: plain, or behind a zero header. */
+static void fake_inject(struct fake_state *st, const uint8_t *frame, uint16_t len, bool *notify)
+{
+	uint32_t old = st->rx.local;
+
+	if (!st->offload) {
+		fake_post(st, frame, len, notify);
+		return;
+	}
+	if (ddvm_ring_free(&st->rx) < DDVM_NET_CHAIN_MAX)
+		return;
+	memset(st->frame, 0, sizeof(struct ddvm_net_hdr));
+	memcpy(st->frame + sizeof(struct ddvm_net_hdr), frame, len);
+	fake_put_chain(st, st->frame, sizeof(struct ddvm_net_hdr) + len);
+	if (ddvm_ring_publish(&st->rx, old))
+		*notify = true;
 }
 
 static void fake_command(struct fake_state *st, uint32_t cmd, uint32_t arg)
@@ -139,7 +225,7 @@ static void fake_command(struct fake_state *st, uint32_t cmd, uint32_t arg)
 	switch (cmd) {
 	case FAKE_NET_INJECT:
 		for (i = 0; i < arg && i < FAKE_NET_INJECT_MAX; i++)
-			fake_post(st, st->ctl->inject[i].data, st->ctl->inject[i].len, &notify);
+			fake_inject(st, st->ctl->inject[i].data, st->ctl->inject[i].len, &notify);
 		break;
 	case FAKE_NET_BAD_DESC:
 		/* the buffers of the bad ones hold whatever was there: the client must not look */
@@ -154,6 +240,113 @@ static void fake_command(struct fake_state *st, uint32_t cmd, uint32_t arg)
 		ddvm_store_release(&st->rx.ctl->prod, st->rx.local + 100000);
 		notify = true;
 		break;
+	case FAKE_NET_BAD_CHAINS:
+		if (st->offload)
+			fake_bad_chains(st, &notify);
+		break;
+	case FAKE_NET_CUT_CHAIN:
+		if (st->offload && fake_post_desc(st, DDVM_NET_BUF_SIZE, DDVM_NET_DESC_MORE) &&
+		    ddvm_ring_publish(&st->rx, st->rx.local - 1))
+			notify = true;
+		break;
+	}
+	if (notify)
+		fake_ring_client(st);
+}
+
+/*
+ * Take one offloaded frame (a chain) off TX into st->frame.  Return: its
+ * bytes (header included), 0 if it was dropped (counted), -1 if the
+ * producer index cuts the chain.
+ */
+static int fake_take_chain(struct fake_state *st, int *avail)
+{
+	struct fake_net_ctl *ctl = st->ctl;
+	uint32_t first = st->tx.local, room, part;
+	struct ddvm_net_chain ch = { 0 };
+	struct ddvm_net_hdr h;
+	struct ddvm_net_desc d;
+	uint8_t *f;
+
+	do {
+		if (*avail <= 0)
+			return -1;
+		ddvm_ring_take(&st->tx, &d);
+		(*avail)--;
+	} while (ddvm_net_chain_add(&ch, &d));
+	ctl->tx_frames++;
+	if (!ddvm_net_chain_check(&ch))
+		goto bad;
+	room = ddvm_net_buf_room(&st->layout, DDVM_NET_RING_TX, first);
+	part = ch.bytes < room ? ch.bytes : room;
+	memcpy(st->frame, st->data + ddvm_net_buf_off(&st->layout, DDVM_NET_RING_TX, first), part);
+	memcpy(st->frame + part, st->data + ddvm_net_buf_off(&st->layout, DDVM_NET_RING_TX, 0),
+	       ch.bytes - part);
+	memcpy(&h, st->frame, sizeof(h));
+	f = st->frame + sizeof(h);
+	ctl->last_hdr = h;
+	memcpy(ctl->last_tx, f, ch.bytes - sizeof(h) < sizeof(ctl->last_tx) ?
+	       ch.bytes - sizeof(h) : sizeof(ctl->last_tx));
+	ddvm_store_release(&ctl->last_tx_len, ch.bytes - (uint32_t)sizeof(h));
+	if (ddvm_net_hdr_check(&h, f, ch.bytes - sizeof(h), ch.bytes - sizeof(h), st->max_frame))
+		goto bad;
+	if (memcmp(f + 6, st->srv->net.mac, 6)) {
+		ctl->tx_dropped++;	/* spoofed */
+		return 0;
+	}
+	ctl->tx_gso += h.gso_type != DDVM_NET_GSO_NONE;
+	return (int)ch.bytes;
+bad:
+	ctl->tx_bad_hdr++;
+	ctl->tx_dropped++;
+	return 0;
+}
+
+/* Offloads: echo chain by chain, each once RX has room for the longest. */
+static void fake_serve_chains(struct fake_state *st)
+{
+	struct fake_net_ctl *ctl = st->ctl;
+	uint8_t *f = st->frame + sizeof(struct ddvm_net_hdr), mac[6];
+	uint32_t old_tx, old_rx;
+	bool notify = false;
+	int avail, room, len, n;
+
+	while (!ddvm_load_once(&ctl->paused)) {
+		avail = ddvm_ring_avail(&st->tx);
+		if (!avail)
+			avail = ddvm_ring_arm(&st->tx);
+		room = ddvm_ring_free(&st->rx);
+		if (room >= 0 && room < DDVM_NET_CHAIN_MAX) {
+			ctl->rx_waits++;
+			room = ddvm_ring_arm_room(&st->rx);
+		}
+		if (avail < 0 || room < 0) {
+			fake_new_generation(st);
+			return;
+		}
+		if (!avail || room < DDVM_NET_CHAIN_MAX)
+			break;
+		old_tx = st->tx.local;
+		old_rx = st->rx.local;
+		for (n = 0; n < FAKE_BATCH && avail && room >= DDVM_NET_CHAIN_MAX; n++) {
+			len = fake_take_chain(st, &avail);
+			if (len < 0) {
+				fake_new_generation(st);
+				return;
+			}
+			if (!len)
+				continue;
+			memcpy(mac, f, 6);
+			memcpy(f, f + 6, 6);
+			memcpy(f + 6, mac, 6);
+			fake_put_chain(st, st->frame, (uint32_t)len);
+			room = ddvm_ring_free(&st->rx);
+			ctl->echoed++;
+		}
+		if (ddvm_ring_consumed(&st->tx, old_tx))
+			notify = true;
+		if (st->rx.local != old_rx && ddvm_ring_publish(&st->rx, old_rx))
+			notify = true;
 	}
 	if (notify)
 		fake_ring_client(st);
@@ -207,7 +400,7 @@ static void fake_serve(struct fake_state *st)
 			}
 			memcpy(frame, st->data + off, d.len);
 			memcpy(ctl->last_tx, frame, d.len);
-			ddvm_store_release(&ctl->last_tx_len, d.len);
+			ddvm_store_release(&ctl->last_tx_len, (uint32_t)d.len);
 			if (memcmp(frame + 6, st->srv->net.mac, 6)) {
 				ctl->tx_dropped++;	/* spoofed */
 				continue;
@@ -251,7 +444,8 @@ static void fake_server_main(struct fake_net_server *s)
 	srv->version = DDVM_VERSION;
 	srv->type = DDVM_CHAN_NET;
 	srv->peer_id = FAKE_SERVER_ID;
-	srv->features = s->opts.no_event_idx ? 0 : DDVM_F_EVENT_IDX;
+	srv->features = (s->opts.no_event_idx ? 0 : DDVM_F_EVENT_IDX) |
+			(s->opts.no_offload ? 0 : DDVM_F_NET_OFFLOAD);
 	memcpy(srv->net.mac, s->opts.mac, 6);
 	srv->net.mtu = s->opts.mtu;
 	srv->net.link_up = 1;
@@ -283,7 +477,10 @@ static void fake_server_main(struct fake_net_server *s)
 				fake_new_generation(&st);
 				break;
 			}
-			fake_serve(&st);
+			if (st.offload)
+				fake_serve_chains(&st);
+			else
+				fake_serve(&st);
 			break;
 		}
 	}

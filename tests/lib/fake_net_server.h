@@ -10,6 +10,10 @@
  * Unlike the DD/OS, which drops a frame for a full RX ring, the echo waits
  * for room (and asks to be woken for it), so a test can check every byte of
  * a long stream; it still drops, and counts, what a DD/OS would refuse.
+ *
+ * Like the DD/OS it offers DDVM_F_NET_OFFLOAD (unless told not to); a
+ * client that accepts it gets every frame echoed with the offload header
+ * it came with, a chain for a chain.
  */
 #ifndef DDVM_FAKE_NET_SERVER_H
 #define DDVM_FAKE_NET_SERVER_H
@@ -30,6 +34,8 @@ enum fake_net_cmd {
 	FAKE_NET_BAD_DESC,	/* post 4 descriptors with impossible lengths, then one frame */
 	FAKE_NET_WILD_INDEX,	/* move the RX producer index 100000 ahead */
 	FAKE_NET_LINK,		/* link_up = arg */
+	FAKE_NET_BAD_CHAINS,	/* offloads: post 5 chains that break the rules, then one frame */
+	FAKE_NET_CUT_CHAIN,	/* offloads: publish the first entry of a chain, never the rest */
 };
 
 /* Shared with the server process; fields the server counts are read-only to tests. */
@@ -48,11 +54,15 @@ struct fake_net_ctl {
 	uint64_t doorbells;		/* times the client rang us */
 	uint64_t tx_frames;		/* frames taken from the TX ring */
 	uint64_t tx_dropped;		/* malformed or spoofed: refused as a DD/OS would */
+	uint64_t tx_bad_hdr;		/* of them: chain or offload header refused */
+	uint64_t tx_gso;		/* GSO frames taken */
 	uint64_t echoed;		/* frames posted back on RX */
 	uint64_t rx_waits;		/* times the echo found RX full and waited for room */
 	uint32_t generation;
-	uint16_t last_tx_len;
-	uint8_t last_tx[2048];		/* the last frame taken from TX */
+	uint32_t offload;		/* the current generation carries offloads */
+	uint32_t last_tx_len;
+	struct ddvm_net_hdr last_hdr;	/* of the last frame taken, with offloads */
+	uint8_t last_tx[2048];		/* the last frame taken from TX (its start) */
 };
 
 struct fake_net_opts {
@@ -60,6 +70,7 @@ struct fake_net_opts {
 	uint32_t buf_size;		/* default DDVM_NET_BUF_SIZE */
 	uint8_t mac[6];			/* default 52:54:00:12:34:56 */
 	int no_event_idx;		/* do not offer DDVM_F_EVENT_IDX */
+	int no_offload;			/* do not offer DDVM_F_NET_OFFLOAD */
 };
 
 struct fake_net_server {

@@ -238,15 +238,22 @@ static void test_info_and_rings(void **state)
 	assert_int_equal(ddvm_net_mtu(f->net), 1500);
 	assert_int_equal(ddvm_net_link(f->net), DDVM_NET_LINK_UP);
 	ddvm_net_ring_sizes(f->net, &tx, &rx);
-	assert_int_equal(tx, 256);
-	assert_int_equal(rx, 256);
+	assert_int_equal(tx, 256);	/* 2 x 512 buffers and the rings do not fit 2 MiB */
+	assert_int_equal(rx, 512);	/* RX gets the room that is left: a full one drops */
 	fixture_close(f);
 
 	/* 1 MiB exactly cannot hold 2 x 256 buffers and the rings: half of it */
 	f = fixture_open_opts(1ull << 20, NULL);
 	ddvm_net_ring_sizes(f->net, &tx, &rx);
 	assert_int_equal(tx, 128);
-	assert_int_equal(rx, 128);
+	assert_int_equal(rx, 256);
+	fixture_close(f);
+
+	/* the 4 MiB of a default channel: the largest rings there are */
+	f = fixture_open_opts(4ull << 20, NULL);
+	ddvm_net_ring_sizes(f->net, &tx, &rx);
+	assert_int_equal(tx, 512);
+	assert_int_equal(rx, DDVM_NET_RING_ENTRIES_MAX);
 	fixture_close(f);
 }
 
@@ -313,6 +320,10 @@ static void test_100k_frames_round_trip(void **state)
 	assert_int_equal(st.generations, 1);
 	assert_int_equal(f->srv.ctl->echoed, 100000);
 	assert_int_equal(f->srv.ctl->tx_dropped, 0);
+	/* the server offers offloads; a client that did not ask keeps the plain ABI */
+	assert_true(((struct ddvm_srv_block *)f->srv.region)->features & DDVM_F_NET_OFFLOAD);
+	assert_false(ddvm_net_offload(f->net));
+	assert_int_equal(f->srv.ctl->offload, 0);
 	fixture_close(f);
 }
 
@@ -486,16 +497,18 @@ static void test_restart_mid_stream(void **state)
 {
 	struct fixture *f = fixture_open();
 	struct ddvm_net_stats st;
+	uint32_t tx, rx;
 	struct pump p;
 
 	f->srv.ctl->restart_after = 20000;
 	pump(f, 60000, &p);
 	ddvm_net_get_stats(f->net, &st);
+	ddvm_net_ring_sizes(f->net, &tx, &rx);
 	print_message("restart lost %llu of 60000 frames\n", (unsigned long long)p.lost);
 	assert_int_equal(st.generations, 2);
 	assert_int_equal(f->srv.ctl->generation, 2);
 	assert_int_equal(p.next, 60000);	/* traffic flowed to the end */
-	assert_true(p.lost <= 2 * 256 + BATCH);	/* no more than the rings held */
+	assert_true(p.lost <= tx + rx + BATCH);	/* no more than the rings held */
 	assert_int_equal(p.received + p.lost, 60000);
 	fixture_close(f);
 }
@@ -595,6 +608,363 @@ static void test_small_caller_buffer_drops_the_frame(void **state)
 	fixture_close(f);
 }
 
+/* ------------------------------------------------------------- offloads */
+
+#define OFF_BUF		DDVM_NET_HDR_BUF_SIZE
+#define MSS		1448
+#define L4_OFF		34		/* Ethernet, IPv4 without options */
+#define HDRS		(L4_OFF + 20)	/* and TCP without options */
+
+/* Wait until the channel carries offloads (or not), driving the library as a caller would. */
+static void wait_offload(struct fixture *f, bool on)
+{
+	int64_t end = ddvm_now_ms() + 3000;
+
+	while ((ddvm_net_offload(f->net) != on || ddvm_net_link(f->net) != DDVM_NET_LINK_UP) &&
+	       ddvm_now_ms() < end) {
+		struct pollfd pfd = { .fd = ddvm_net_fd(f->net), .events = POLLIN };
+
+		if (!ddvm_net_arm(f->net, DDVM_NET_WANT_RX))
+			poll(&pfd, 1, DDVM_NET_RETRY_MS);
+	}
+	assert_int_equal(ddvm_net_offload(f->net), on);
+	assert_int_equal(ddvm_net_link(f->net), DDVM_NET_LINK_UP);
+}
+
+/*
+ * Frame @seq with its offload header into @buf: IPv4 and TCP headers from
+ * @src, the seq in the first payload bytes, then bytes that are a function
+ * of seq.  By seq: a TCP GSO frame of up to 64000 bytes of payload, a
+ * plain frame with a zero header, a frame with a partial checksum.
+ * Return: header and frame bytes.
+ */
+static uint32_t make_off_frame(uint8_t *buf, uint64_t seq, const uint8_t *src)
+{
+	struct ddvm_net_hdr *h = (struct ddvm_net_hdr *)buf;
+	uint8_t *f = buf + sizeof(*h);
+	uint64_t st = seq * 0x9e3779b97f4a7c15ull + 7, v;
+	uint32_t payload, len, i;
+
+	memset(buf, 0, sizeof(*h) + HDRS);
+	payload = seq % 3 == 0 ? 8 + (uint32_t)(ddvm_rand_next(&st) % 64000) :
+				 8 + (uint32_t)(ddvm_rand_next(&st) % (1514 - HDRS - 8));
+	len = HDRS + payload;
+	memcpy(f, peer_mac, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[14 + 6] = 0x40;		/* DF */
+	f[14 + 9] = 6;			/* TCP */
+	f[L4_OFF + 12] = 5 << 4;
+	memcpy(f + HDRS, &seq, 8);
+	for (i = HDRS + 8; i < len; i += 8) {
+		v = ddvm_rand_next(&st);
+		memcpy(f + i, &v, len - i < 8 ? len - i : 8);
+	}
+	if (seq % 3 != 1) {
+		h->flags = DDVM_NET_HDR_F_NEEDS_CSUM;
+		h->csum_start = L4_OFF;
+		h->csum_offset = 16;
+	}
+	if (seq % 3 == 0 && payload > MSS) {
+		h->gso_type = DDVM_NET_GSO_TCPV4;
+		h->gso_size = MSS;
+		h->hdr_len = HDRS;
+	}
+	return (uint32_t)sizeof(*h) + len;
+}
+
+/* Is @got (@len bytes) the echo of frame @seq, header and all?  Returns seq. */
+static uint64_t check_off_echo(struct fixture *f, const uint8_t *got, uint32_t len, uint8_t *want)
+{
+	uint64_t seq;
+
+	assert_true(len >= sizeof(struct ddvm_net_hdr) + HDRS + 8);
+	memcpy(&seq, got + sizeof(struct ddvm_net_hdr) + HDRS, 8);
+	assert_int_equal(len, make_off_frame(want, seq, f->mac));
+	/* the echo swaps the addresses */
+	memcpy(want + sizeof(struct ddvm_net_hdr) + 6, peer_mac, 6);
+	memcpy(want + sizeof(struct ddvm_net_hdr), f->mac, 6);
+	assert_memory_equal(got, want, len);
+	return seq;
+}
+
+/* Send @total offloaded frames and take their echoes; return the GSO frames among them. */
+static uint64_t pump_offload(struct fixture *f, uint64_t total)
+{
+	enum { OB = 16 };
+	uint8_t *txb = malloc((size_t)OB * OFF_BUF), *rxb = malloc((size_t)OB * OFF_BUF);
+	uint8_t *want = malloc(OFF_BUF);
+	uint64_t sent = 0, next = 0, gso = 0;
+	int64_t stuck_since = ddvm_now_ms();
+	struct iovec iov[OB];
+	int n, k, i;
+
+	assert_true(txb && rxb && want);
+	while (next < total) {
+		bool progress = false;
+
+		k = total - sent < OB ? (int)(total - sent) : OB;
+		for (i = 0; i < k; i++) {
+			iov[i].iov_base = txb + (size_t)i * OFF_BUF;
+			iov[i].iov_len = make_off_frame(iov[i].iov_base, sent + i, f->mac);
+		}
+		n = k ? ddvm_net_send_hdr(f->net, iov, k) : 0;
+		assert_true(n >= 0 && n <= k);
+		sent += (uint64_t)n;
+		progress = n > 0;
+		for (i = 0; i < OB; i++)
+			iov[i] = (struct iovec){ rxb + (size_t)i * OFF_BUF, OFF_BUF };
+		n = ddvm_net_recv_hdr(f->net, iov, OB);
+		assert_true(n >= 0);
+		for (i = 0; i < n; i++) {
+			assert_int_equal(check_off_echo(f, iov[i].iov_base, (uint32_t)iov[i].iov_len,
+							want), next);
+			gso += ((struct ddvm_net_hdr *)iov[i].iov_base)->gso_type != 0;
+			next++;
+		}
+		if (progress || n) {
+			stuck_since = ddvm_now_ms();
+			continue;
+		}
+		if (ddvm_now_ms() - stuck_since > 10000)
+			fail_msg("stuck: sent %llu, next %llu of %llu", (unsigned long long)sent,
+				 (unsigned long long)next, (unsigned long long)total);
+		if (!ddvm_net_arm(f->net, DDVM_NET_WANT_RX | (sent < total ? DDVM_NET_WANT_TX : 0))) {
+			struct pollfd pfd = { .fd = ddvm_net_fd(f->net), .events = POLLIN };
+
+			poll(&pfd, 1, 1000);
+		}
+	}
+	free(txb);
+	free(rxb);
+	free(want);
+	return gso;
+}
+
+/*
+ * A client that asks for offloads gets them from a server that offers
+ * them (a fresh generation), and 64 KiB frames, plain ones and partial
+ * checksums cross both ways whole, over chains that wrap the rings.
+ */
+static void test_offload_round_trip(void **state)
+{
+	struct fixture *f = fixture_open();
+	struct ddvm_net_stats st;
+	uint64_t gso;
+
+	assert_false(ddvm_net_offload(f->net));
+	assert_int_equal(ddvm_net_set_offload(f->net, true), 0);
+	wait_offload(f, true);
+	assert_int_equal(f->srv.ctl->offload, 1);
+	gso = pump_offload(f, 3000);
+	ddvm_net_get_stats(f->net, &st);
+	print_message("3000 frames, %llu of them GSO, %llu bytes\n", (unsigned long long)gso,
+		      (unsigned long long)st.tx_bytes);
+	assert_true(gso > 900);
+	assert_int_equal(f->srv.ctl->tx_gso, gso);
+	assert_int_equal(f->srv.ctl->tx_dropped, 0);
+	assert_int_equal(st.generations, 2);	/* one reset to take the feature */
+	assert_int_equal(st.rx_bad_hdr + st.rx_bad + st.ring_errors + st.rx_too_long, 0);
+	/* and back to plain frames */
+	assert_int_equal(ddvm_net_set_offload(f->net, false), 0);
+	wait_offload(f, false);
+	assert_int_equal(f->srv.ctl->offload, 0);
+	fixture_close(f);
+}
+
+/* Headers the rules refuse are the caller's mistake; hdr_len is a hint the library corrects. */
+static void test_offload_refused_frames(void **state)
+{
+	struct fixture *f = fixture_open();
+	uint8_t *buf = malloc(OFF_BUF + 16);
+	struct ddvm_net_hdr *h = (struct ddvm_net_hdr *)buf;
+	struct iovec iov = { buf, 0 };
+	uint32_t len;
+
+	assert_int_equal(ddvm_net_set_offload(f->net, true), 0);
+	wait_offload(f, true);
+	len = make_off_frame(buf, 3, f->mac);		/* GSO */
+	assert_int_equal(h->gso_type, DDVM_NET_GSO_TCPV4);
+	iov.iov_len = len;
+	h->flags = 0;					/* GSO without NEEDS_CSUM */
+	assert_int_equal(ddvm_net_send_hdr(f->net, &iov, 1), -EINVAL);
+	make_off_frame(buf, 3, f->mac);
+	h->gso_size = 2000;				/* segments over the MTU */
+	assert_int_equal(ddvm_net_send_hdr(f->net, &iov, 1), -EINVAL);
+	make_off_frame(buf, 3, f->mac);
+	h->csum_start = 40;				/* not the TCP header */
+	assert_int_equal(ddvm_net_send_hdr(f->net, &iov, 1), -EINVAL);
+	make_off_frame(buf, 4, f->mac);			/* plain */
+	iov.iov_len = sizeof(*h) + 1519;
+	assert_int_equal(ddvm_net_send_hdr(f->net, &iov, 1), -EMSGSIZE);
+	iov.iov_len = sizeof(*h) + 13;
+	assert_int_equal(ddvm_net_send_hdr(f->net, &iov, 1), -EINVAL);
+	iov.iov_len = OFF_BUF + 1;
+	assert_int_equal(ddvm_net_send_hdr(f->net, &iov, 1), -EMSGSIZE);
+
+	/* a tap's hdr_len says how much was linear: the server gets the headers' length */
+	iov.iov_len = make_off_frame(buf, 3, f->mac);
+	h->hdr_len = 1000;
+	assert_int_equal(ddvm_net_send_hdr(f->net, &iov, 1), 1);
+	for (int i = 0; i < 200 && ddvm_load_acquire(&f->srv.ctl->last_tx_len) != len - sizeof(*h); i++)
+		usleep(10000);
+	assert_int_equal(f->srv.ctl->last_tx_len, len - sizeof(*h));
+	assert_int_equal(f->srv.ctl->last_hdr.hdr_len, HDRS);
+	assert_int_equal(f->srv.ctl->last_hdr.gso_size, MSS);
+	free(buf);
+	fixture_close(f);
+}
+
+/*
+ * The Internet checksum over @len bytes is right if it sums to 0xffff.
+ * Summed as little-endian words, unlike the library: the one's complement
+ * sum does not care, so this is a second opinion.
+ */
+static bool csum_ok(const uint8_t *p, uint32_t len)
+{
+	uint32_t sum = 0, i;
+	uint16_t w;
+
+	for (i = 0; i < len; i += 2) {
+		w = p[i];
+		if (i + 1 < len)
+			w |= (uint16_t)(p[i + 1] << 8);
+		sum += w;
+		sum = (sum & 0xffff) + (sum >> 16);
+	}
+	return sum == 0xffff;
+}
+
+/*
+ * A server without the feature: asking for it changes nothing, GSO frames
+ * are dropped and counted, partial checksums are finished in the library,
+ * and frames come back behind zero headers.
+ */
+static void test_offload_not_offered(void **state)
+{
+	struct fake_net_opts o = { .no_offload = 1 };
+	struct fixture *f = fixture_open_opts(REGION, &o);
+	uint8_t *buf = malloc(OFF_BUF), *in = malloc(OFF_BUF);
+	struct iovec iov = { buf, 0 }, riov;
+	struct ddvm_net_stats st;
+	uint32_t len;
+
+	assert_int_equal(ddvm_net_set_offload(f->net, true), 0);
+	assert_int_equal(ddvm_net_link(f->net), DDVM_NET_LINK_UP);
+	assert_false(ddvm_net_offload(f->net));
+	iov.iov_len = make_off_frame(buf, 0, f->mac);	/* GSO */
+	assert_int_equal(ddvm_net_send_hdr(f->net, &iov, 1), 1);
+	ddvm_net_get_stats(f->net, &st);
+	assert_int_equal(st.tx_offload_dropped, 1);
+	assert_int_equal(st.tx_frames, 0);
+
+	len = make_off_frame(buf, 2, f->mac);		/* a partial checksum */
+	iov.iov_len = len;
+	assert_int_equal(ddvm_net_send_hdr(f->net, &iov, 1), 1);
+	riov = (struct iovec){ in, OFF_BUF };
+	for (int i = 0; i < 200 && ddvm_net_recv_hdr(f->net, &riov, 1) == 0; i++) {
+		riov.iov_len = OFF_BUF;
+		usleep(10000);
+	}
+	assert_int_equal(riov.iov_len, len);
+	assert_memory_equal(in, "\0\0\0\0\0\0\0\0\0\0\0\0", sizeof(struct ddvm_net_hdr));
+	assert_true(csum_ok(in + sizeof(struct ddvm_net_hdr) + L4_OFF,
+			    len - (uint32_t)sizeof(struct ddvm_net_hdr) - L4_OFF));
+	ddvm_net_get_stats(f->net, &st);
+	assert_int_equal(st.generations, 1);		/* nothing to reset for */
+	free(buf);
+	free(in);
+	fixture_close(f);
+}
+
+/* Offloads through the plain calls: plain frames pass, GSO ones are dropped and counted. */
+static void test_offload_plain_calls(void **state)
+{
+	struct fixture *f = fixture_open();
+	uint8_t *buf = malloc(OFF_BUF), *in = malloc(OFF_BUF);
+	struct iovec iov = { buf, 0 }, riov;
+	struct ddvm_net_stats st;
+	uint32_t len;
+	int n = 0;
+
+	assert_int_equal(ddvm_net_set_offload(f->net, true), 0);
+	wait_offload(f, true);
+	iov.iov_len = make_frame(buf, 5, f->mac);
+	assert_int_equal(ddvm_net_send(f->net, &iov, 1), 1);
+	len = make_off_frame(buf + DDVM_NET_BUF_SIZE, 0, f->mac);	/* GSO */
+	iov = (struct iovec){ buf + DDVM_NET_BUF_SIZE, len };
+	assert_int_equal(ddvm_net_send_hdr(f->net, &iov, 1), 1);
+	len = make_off_frame(buf + DDVM_NET_BUF_SIZE, 2, f->mac);	/* a partial checksum */
+	iov = (struct iovec){ buf + DDVM_NET_BUF_SIZE, len };
+	assert_int_equal(ddvm_net_send_hdr(f->net, &iov, 1), 1);
+	for (int i = 0; i < 200 && n < 2; i++) {
+		riov = (struct iovec){ n ? in + DDVM_NET_BUF_SIZE : in, DDVM_NET_BUF_SIZE };
+		n += ddvm_net_recv(f->net, &riov, 1);
+		if (n == 1 && riov.iov_base == in)
+			assert_int_equal(check_echo(in, (uint32_t)riov.iov_len, f->mac), 5);
+		usleep(5000);
+	}
+	assert_int_equal(n, 2);
+	/* the checksummed one, without its header and with its checksum done */
+	assert_int_equal(riov.iov_len, len - sizeof(struct ddvm_net_hdr));
+	assert_true(csum_ok(in + DDVM_NET_BUF_SIZE + L4_OFF, (uint32_t)riov.iov_len - L4_OFF));
+	ddvm_net_get_stats(f->net, &st);
+	assert_int_equal(st.rx_gso_dropped, 1);
+	free(buf);
+	free(in);
+	fixture_close(f);
+}
+
+/* A server's chains that break the rules are dropped and counted; a cut one resets. */
+static void test_offload_hostile_chains(void **state)
+{
+	struct fixture *f = fixture_open();
+	uint8_t *bufs = malloc(8 * (size_t)OFF_BUF);
+	struct ddvm_net_stats st;
+	struct iovec iov[8];
+	int n = 0;
+
+	assert_int_equal(ddvm_net_set_offload(f->net, true), 0);
+	wait_offload(f, true);
+	assert_int_equal(fake_net_cmd(&f->srv, FAKE_NET_BAD_CHAINS, 0, 2000), 0);
+	for (int i = 0; i < 100 && !n; i++) {
+		for (int k = 0; k < 8; k++)
+			iov[k] = (struct iovec){ bufs + (size_t)k * OFF_BUF, OFF_BUF };
+		n = ddvm_net_recv_hdr(f->net, iov, 8);
+		usleep(5000);
+	}
+	assert_int_equal(n, 1);		/* only the sane broadcast after them */
+	assert_int_equal(iov[0].iov_len, sizeof(struct ddvm_net_hdr) + 60);
+	assert_memory_equal(bufs + sizeof(struct ddvm_net_hdr), "\xff\xff\xff\xff\xff\xff", 6);
+	ddvm_net_get_stats(f->net, &st);
+	assert_int_equal(st.rx_bad_hdr, 5);
+	assert_int_equal(st.ring_errors, 0);
+
+	assert_int_equal(fake_net_cmd(&f->srv, FAKE_NET_CUT_CHAIN, 0, 2000), 0);
+	for (int i = 0; i < 100 && !st.ring_errors; i++) {
+		iov[0] = (struct iovec){ bufs, OFF_BUF };
+		assert_int_equal(ddvm_net_recv_hdr(f->net, iov, 1), 0);
+		ddvm_net_get_stats(f->net, &st);
+		usleep(5000);
+	}
+	assert_int_equal(st.ring_errors, 1);
+	wait_offload(f, true);		/* the fresh generation has the feature again */
+	assert_true(pump_offload(f, 300) > 90);
+	free(bufs);
+	fixture_close(f);
+}
+
+/* Rings too short for a chain cannot take offloads. */
+static void test_offload_needs_room(void **state)
+{
+	struct fixture *f = fixture_open_opts(128ull << 10, NULL);	/* 16 + 16 entries */
+
+	assert_int_equal(ddvm_net_set_offload(f->net, true), -ENOSPC);
+	assert_false(ddvm_net_offload(f->net));
+	fixture_close(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -615,6 +985,12 @@ int main(void)
 		cmocka_unit_test(test_link_state_follows_carrier),
 		cmocka_unit_test(test_client_does_not_filter),
 		cmocka_unit_test(test_small_caller_buffer_drops_the_frame),
+		cmocka_unit_test(test_offload_round_trip),
+		cmocka_unit_test(test_offload_refused_frames),
+		cmocka_unit_test(test_offload_not_offered),
+		cmocka_unit_test(test_offload_plain_calls),
+		cmocka_unit_test(test_offload_hostile_chains),
+		cmocka_unit_test(test_offload_needs_room),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

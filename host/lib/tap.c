@@ -20,12 +20,16 @@
 #define DDVM_TAP_DEFAULT_NAME	"ddvm%d"
 /* look at the NIC's carrier and the server at least this often */
 #define DDVM_TAP_TICK_MS	1000
+/* what a tap with offloads takes from the host stack: what ddvm_net_send_hdr passes */
+#define DDVM_TAP_OFFLOADS	(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
 
 struct ddvm_tap {
 	int fd;			/* the tap queue, non-blocking */
 	int ctl;		/* a socket in the tap's namespace, for its ioctls */
 	char ifname[IFNAMSIZ];
 	int carrier;		/* -1 unknown, 0, 1 */
+	bool vnet_hdr;		/* frames on the fd start with a struct ddvm_net_hdr */
+	int offload;		/* -1 unknown, 0, 1: TUNSETOFFLOAD as last set */
 };
 
 static int ddvm_tap_ifreq(struct ddvm_tap *tap, unsigned long req, struct ifreq *ifr,
@@ -66,6 +70,18 @@ int ddvm_tap_set_carrier(struct ddvm_tap *tap, bool on)
 	return 0;
 }
 
+int ddvm_tap_set_offload(struct ddvm_tap *tap, bool on)
+{
+	if (!tap->vnet_hdr)
+		return -EINVAL;
+	if (tap->offload == on)
+		return 0;
+	if (ioctl(tap->fd, TUNSETOFFLOAD, on ? DDVM_TAP_OFFLOADS : 0))
+		return -errno;
+	tap->offload = on;
+	return 0;
+}
+
 static int ddvm_tap_up(struct ddvm_tap *tap, struct ddvm_err *err)
 {
 	struct ifreq ifr = { 0 };
@@ -93,13 +109,20 @@ static int ddvm_tap_create(struct ddvm_tap *tap, const struct ddvm_tap_opts *o,
 	tap->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (tap->fd < 0)
 		return ddvm_errf(err, -errno, "/dev/net/tun: %m (tun module loaded? CAP_NET_ADMIN?)");
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (o->plain ? 0 : IFF_VNET_HDR);
 	memcpy(ifr.ifr_name, name, strlen(name));
 	if (ioctl(tap->fd, TUNSETIFF, &ifr))
 		return ddvm_errf(err, -errno, "creating tap %s: %m%s", name,
 				 errno == EBUSY ? " (an interface of that name exists)" : "");
 	memcpy(tap->ifname, ifr.ifr_name, IFNAMSIZ);
 	tap->ifname[IFNAMSIZ - 1] = '\0';
+	if (!o->plain) {
+		int hdr_len = DDVM_NET_HDR_LEN;	/* virtio_net_hdr_v1's size, not the legacy 10 */
+
+		if (ioctl(tap->fd, TUNSETVNETHDRSZ, &hdr_len))
+			return ddvm_errf(err, -errno, "tap %s: TUNSETVNETHDRSZ: %m", tap->ifname);
+		tap->vnet_hdr = true;
+	}
 	tap->ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (tap->ctl < 0)
 		return ddvm_errf(err, -errno, "socket for interface ioctls: %m");
@@ -138,6 +161,7 @@ int ddvm_tap_open(const struct ddvm_tap_opts *o, struct ddvm_tap **out, struct d
 		return ddvm_errf(err, -ENOMEM, "out of memory");
 	tap->fd = tap->ctl = -1;
 	tap->carrier = -1;
+	tap->offload = -1;
 	if (o->netns) {
 		ns = ddvm_netns_open(o->netns, err);
 		if (ns < 0) {
@@ -203,7 +227,8 @@ struct ddvm_tap_loop {
 	struct ddvm_net *net;
 	struct ddvm_tap *tap;
 	struct ddvm_tap_stats *st;
-	uint8_t *txb, *rxb;		/* DDVM_TAP_BATCH buffers each */
+	uint8_t *txb, *rxb;		/* DDVM_TAP_BATCH buffers of slot bytes each */
+	size_t slot;			/* a frame, with its header if the tap has them */
 	struct iovec pending[DDVM_TAP_BATCH];	/* read from the tap, not yet queued */
 	int nr_pending, first_pending;
 	bool tap_watched;		/* EPOLLIN on the tap fd */
@@ -219,9 +244,9 @@ static int ddvm_tap_from_chan(struct ddvm_tap_loop *l)
 
 	do {
 		for (i = 0; i < DDVM_TAP_BATCH; i++)
-			iov[i] = (struct iovec){ l->rxb + (size_t)i * DDVM_NET_BUF_SIZE,
-						 DDVM_NET_BUF_SIZE };
-		n = ddvm_net_recv(l->net, iov, DDVM_TAP_BATCH);
+			iov[i] = (struct iovec){ l->rxb + (size_t)i * l->slot, l->slot };
+		n = l->tap->vnet_hdr ? ddvm_net_recv_hdr(l->net, iov, DDVM_TAP_BATCH) :
+				       ddvm_net_recv(l->net, iov, DDVM_TAP_BATCH);
 		if (n < 0)
 			return n;
 		for (i = 0; i < n; i++) {
@@ -241,7 +266,9 @@ static void ddvm_tap_flush_pending(struct ddvm_tap_loop *l)
 	int n;
 
 	while (l->nr_pending) {
-		n = ddvm_net_send(l->net, l->pending + l->first_pending, l->nr_pending);
+		n = l->tap->vnet_hdr ?
+		    ddvm_net_send_hdr(l->net, l->pending + l->first_pending, l->nr_pending) :
+		    ddvm_net_send(l->net, l->pending + l->first_pending, l->nr_pending);
 		if (n == -EINVAL || n == -EMSGSIZE) {
 			/* a frame the channel cannot carry: drop it, as a NIC would */
 			l->st->refused++;
@@ -265,14 +292,13 @@ static int ddvm_tap_to_chan(struct ddvm_tap_loop *l, struct ddvm_err *err)
 
 	if (!l->nr_pending) {
 		while (n < DDVM_TAP_BATCH) {
-			len = read(l->tap->fd, l->txb + (size_t)n * DDVM_NET_BUF_SIZE,
-				   DDVM_NET_BUF_SIZE);
+			len = read(l->tap->fd, l->txb + (size_t)n * l->slot, l->slot);
 			if (len < 0) {
 				if (errno == EAGAIN || errno == EINTR)
 					break;
 				return ddvm_errf(err, -errno, "reading tap %s: %m", l->tap->ifname);
 			}
-			l->pending[n].iov_base = l->txb + (size_t)n * DDVM_NET_BUF_SIZE;
+			l->pending[n].iov_base = l->txb + (size_t)n * l->slot;
 			l->pending[n].iov_len = (size_t)len;
 			n++;
 		}
@@ -305,6 +331,11 @@ static void ddvm_tap_follow(struct ddvm_tap_loop *l)
 		ddvm_tap_set_mac(l->tap, i->mac, NULL);
 		ddvm_tap_set_mtu(l->tap, ddvm_net_mtu(l->net), NULL);
 	}
+	/* a server without offloads gets frames the host stack finished */
+	if (l->tap->vnet_hdr && link != DDVM_NET_LINK_ABSENT &&
+	    l->tap->offload != ddvm_net_offload(l->net) &&
+	    !ddvm_tap_set_offload(l->tap, ddvm_net_offload(l->net)))
+		l->st->offload_changes++;
 }
 
 static int ddvm_tap_watch(struct ddvm_tap_loop *l, bool on, struct ddvm_err *err)
@@ -366,8 +397,12 @@ int ddvm_tap_run(struct ddvm_net *net, struct ddvm_tap *tap, int stop_fd,
 	memset(st, 0, sizeof(*st));
 	ddvm_net_get_stats(net, &ns);
 	l.generations = ns.generations;
-	l.txb = malloc((size_t)DDVM_TAP_BATCH * DDVM_NET_BUF_SIZE);
-	l.rxb = malloc((size_t)DDVM_TAP_BATCH * DDVM_NET_BUF_SIZE);
+	l.slot = tap->vnet_hdr ? DDVM_NET_HDR_BUF_SIZE : DDVM_NET_BUF_SIZE;
+	/* too small a channel for chains: the tap passes plain frames behind zero headers */
+	if (tap->vnet_hdr)
+		ddvm_net_set_offload(net, true);
+	l.txb = malloc((size_t)DDVM_TAP_BATCH * l.slot);
+	l.rxb = malloc((size_t)DDVM_TAP_BATCH * l.slot);
 	if (!l.txb || !l.rxb) {
 		ret = ddvm_errf(err, -ENOMEM, "out of memory");
 		goto out_free;

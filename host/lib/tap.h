@@ -5,6 +5,12 @@
  * frames on it, and an adapter loop moves them to and from the channel.
  * The interface carries the client's MAC and the NIC's MTU, follows the
  * NIC's carrier, and stays up while the DD/OS restarts.
+ *
+ * Unless opened plain, the tap speaks virtio-net headers (IFF_VNET_HDR)
+ * and, while the channel carries offloads (ddvm_net_set_offload), lets the
+ * host stack hand it unfinished checksums and 64 KiB TCP frames
+ * (TUNSETOFFLOAD), which cross the channel as they are; the DD/OS's NIC
+ * segments them.  Received merged segments come out the same way.
  */
 #ifndef DDVM_TAP_H
 #define DDVM_TAP_H
@@ -26,6 +32,7 @@ struct ddvm_tap_opts {
 	const char *netns;	/* NULL: the current one; else a name under /var/run/netns */
 	uint8_t mac[6];
 	uint32_t mtu;
+	bool plain;		/* frames only: no virtio-net header, no offloads */
 };
 
 /*
@@ -43,6 +50,11 @@ int ddvm_tap_set_mac(struct ddvm_tap *tap, const uint8_t mac[6], struct ddvm_err
 int ddvm_tap_set_mtu(struct ddvm_tap *tap, uint32_t mtu, struct ddvm_err *err);
 /* Show the NIC's carrier on the interface (a no-op on kernels before 5.0). */
 int ddvm_tap_set_carrier(struct ddvm_tap *tap, bool on);
+/*
+ * Let the host stack hand the tap unfinished checksums and TCP frames to
+ * segment (@on), or not; -EINVAL for a plain tap.  Return: 0 or -errno.
+ */
+int ddvm_tap_set_offload(struct ddvm_tap *tap, bool on);
 
 struct ddvm_tap_stats {
 	uint64_t to_chan;	/* frames read from the tap and queued on the channel */
@@ -51,6 +63,7 @@ struct ddvm_tap_stats {
 	uint64_t write_errors;	/* frames from the channel the tap refused (e.g. it is down) */
 	uint64_t tx_waits;	/* times the TX ring was full and the tap was left alone */
 	uint64_t carrier_changes;
+	uint64_t offload_changes;	/* times the tap's offloads followed a new server */
 };
 
 /*
@@ -59,7 +72,8 @@ struct ddvm_tap_stats {
  *
  * Per wakeup: reads up to DDVM_TAP_BATCH frames from the tap and queues them
  * with one ddvm_net_send(); drains the channel in batches and writes each
- * frame to the tap.  While the TX ring is full the tap is not read, so the
+ * frame to the tap.  A tap that is not plain asks the channel for
+ * offloads and turns its own on and off with each server's answer.  While the TX ring is full the tap is not read, so the
  * kernel queues (and, past its queue, drops) as it would for a slow NIC.
  * Return: 0 when stopped, -errno if the hub went away or the tap broke.
  */

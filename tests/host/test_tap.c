@@ -4,14 +4,19 @@
  * channel, the adapter moving frames, and a TAP interface in a network
  * namespace of the test's own.  A packet socket bound to the interface
  * inside the namespace sends raw Ethernet frames into the kernel's side of
- * the tap; they must come back through channel and echo, byte for byte.
+ * the tap; they must come back through channel and echo, byte for byte,
+ * with the adapter taking offloads (a 64 KiB TCP frame crosses whole, its
+ * GSO header with it) and without them (opened plain).
  * Nothing leaves the namespace; it is deleted whatever happens.  Needs root
  * (CAP_NET_ADMIN, CAP_SYS_ADMIN for setns) and /dev/net/tun.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
 #include <linux/if_packet.h>
+#include <linux/sockios.h>
+#include <linux/virtio_net.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <poll.h>
@@ -131,11 +136,30 @@ static void *adapter_main(void *arg)
 	return NULL;
 }
 
-static struct fixture *fixture_open(struct fixture **slot)
+/* Is TSO on for the interface?  What the adapter turned on with TUNSETOFFLOAD. */
+static int if_tso(void)
+{
+	struct ethtool_value ev = { .cmd = ETHTOOL_GTSO };
+	struct ifreq ifr = { 0 };
+	int s, ret;
+
+	enter_netns(true);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	enter_netns(false);
+	assert_true(s >= 0);
+	strcpy(ifr.ifr_name, IFNAME);
+	ifr.ifr_data = (void *)&ev;
+	ret = ioctl(s, SIOCETHTOOL, &ifr) ? -errno : (int)ev.data;
+	close(s);
+	return ret;
+}
+
+static struct fixture *fixture_open_mode(struct fixture **slot, bool plain)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct ddvm_err err = { "" };
-	struct ddvm_tap_opts o = { .ifname = IFNAME, .netns = netns };
+	struct ddvm_tap_opts o = { .ifname = IFNAME, .netns = netns, .plain = plain };
+	int64_t end;
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
 	int rcvbuf = 4 << 20;
 
@@ -168,7 +192,19 @@ static struct fixture *fixture_open(struct fixture **slot)
 	assert_true(f->stop_fd >= 0);
 	assert_int_equal(pthread_create(&f->thread, NULL, adapter_main, f), 0);
 	f->running = true;
+	/* a tap that is not plain asks for offloads: a fresh generation brings them */
+	end = ddvm_now_ms() + 3000;
+	while (!plain && (!ddvm_load_acquire(&f->srv.ctl->offload) || if_tso() != 1) &&
+	       ddvm_now_ms() < end)
+		usleep(10000);
+	assert_int_equal(f->srv.ctl->offload, !plain);
+	assert_int_equal(if_tso(), !plain);
 	return f;
+}
+
+static struct fixture *fixture_open(struct fixture **slot)
+{
+	return fixture_open_mode(slot, false);
 }
 
 static void fixture_stop_adapter(struct fixture *f)
@@ -333,10 +369,10 @@ static void test_interface_takes_mac_mtu_and_comes_up(void **state)
 	enter_netns(false);
 }
 
-static void test_frames_cross_both_ways(void **state)
+static void frames_cross_both_ways(void **state, bool plain)
 {
 	enum { N = 300 };
-	struct fixture *f = fixture_open((struct fixture **)state);
+	struct fixture *f = fixture_open_mode((struct fixture **)state, plain);
 	struct fake_net_ctl *ctl = f->srv.ctl;
 	bool seen[N] = { false };
 	int got, others = 0;
@@ -371,6 +407,99 @@ static void test_frames_cross_both_ways(void **state)
 	assert_int_equal(f->st.write_errors, 0);
 }
 
+static void test_frames_cross_both_ways(void **state)
+{
+	frames_cross_both_ways(state, false);
+}
+
+/* A plain tap (no virtio-net header) against a server that offers offloads. */
+static void test_frames_cross_both_ways_plain(void **state)
+{
+	frames_cross_both_ways(state, true);
+	assert_int_equal(((struct fixture *)*state)->srv.ctl->offload, 0);
+}
+
+/*
+ * A 64 KiB TCP frame the kernel's side of the tap sends as one (a packet
+ * socket with a virtio-net header, as a VM's tap would) crosses the
+ * channel whole with its GSO header, and its echo comes back into the
+ * kernel whole: nobody cut it up on the way.
+ */
+static void test_gso_frame_crosses_whole(void **state)
+{
+	enum { PAYLOAD = 60000, HDRS = 14 + 20 + 20 };
+	struct fixture *f = fixture_open((struct fixture **)state);
+	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = f->ifindex,
+				  .sll_halen = 6 };
+	static uint8_t out[sizeof(struct virtio_net_hdr) + HDRS + PAYLOAD], in[70000];
+	struct virtio_net_hdr *vh = (struct virtio_net_hdr *)out;
+	uint8_t *fr = out + sizeof(*vh), *ip = fr + 14;
+	struct fake_net_ctl *ctl = f->srv.ctl;
+	int one = 1, fd, i;
+	int64_t end;
+	ssize_t len = 0;
+
+	enter_netns(true);
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	enter_netns(false);
+	assert_true(fd >= 0);
+	assert_int_equal(setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)), 0);
+	to.sll_protocol = htons(ETH_P_IP);
+	assert_int_equal(bind(fd, (struct sockaddr *)&to, sizeof(to)), 0);
+
+	memcpy(fr, peer_mac, 6);
+	memcpy(fr + 6, f->mac, 6);
+	fr[12] = 0x08;
+	ip[0] = 0x45;
+	ip[2] = (20 + 20 + PAYLOAD) >> 8;
+	ip[3] = (20 + 20 + PAYLOAD) & 0xff;
+	ip[6] = 0x40;
+	ip[8] = 64;
+	ip[9] = 6;
+	memcpy(ip + 12, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
+	ip[20 + 12] = 5 << 4;
+	for (i = 0; i < PAYLOAD; i++)
+		fr[HDRS + i] = (uint8_t)(i * 13 + 7);
+	vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	vh->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	vh->hdr_len = HDRS;
+	vh->gso_size = 1448;
+	vh->csum_start = 14 + 20;
+	vh->csum_offset = 16;
+	memcpy(to.sll_addr, peer_mac, 6);
+	if (sendto(fd, out, sizeof(out), 0, (struct sockaddr *)&to, sizeof(to)) != (ssize_t)sizeof(out))
+		fail_msg("sendto with a GSO header: %s", strerror(errno));
+
+	/* the echo: the same bytes, addresses swapped, and still one GSO frame */
+	end = ddvm_now_ms() + 5000;
+	while (ddvm_now_ms() < end) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		len = recvfrom(fd, in, sizeof(in), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		if (len > 0 && from.sll_pkttype != PACKET_OUTGOING)
+			break;
+		len = 0;
+	}
+	close(fd);
+	assert_int_equal(ctl->tx_gso, 1);
+	assert_int_equal(ctl->last_tx_len, HDRS + PAYLOAD);
+	assert_int_equal(ctl->last_hdr.gso_type, DDVM_NET_GSO_TCPV4);
+	assert_int_equal(ctl->last_hdr.gso_size, 1448);
+	if (len != (ssize_t)sizeof(out))
+		fail_msg("the echo of a %zu-byte GSO frame came back as %zd bytes", sizeof(out), len);
+	vh = (struct virtio_net_hdr *)in;
+	assert_int_equal(vh->gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(vh->gso_size, 1448);
+	assert_memory_equal(in + sizeof(*vh), f->mac, 6);
+	assert_memory_equal(in + sizeof(*vh) + 6, peer_mac, 6);
+	assert_memory_equal(in + sizeof(*vh) + 12, fr + 12, HDRS - 12 + PAYLOAD);
+	fixture_stop_adapter(f);
+}
+
 static void test_restart_and_carrier(void **state)
 {
 	enum { N = 100 };
@@ -378,22 +507,25 @@ static void test_restart_and_carrier(void **state)
 	struct ddvm_srv_block *srv = f->srv.region;
 	bool seen[N] = { false };
 	struct ddvm_net_stats st;
+	uint32_t i, gen;
 	int64_t end;
-	uint32_t i;
 
 	for (i = 0; i < N / 2; i++)
 		send_frame(f, i);
 	assert_int_equal(recv_echoes(f, seen, N / 2, 5000, NULL), N / 2);
 
 	/* the DD/OS restarts: the interface stays up and carries on */
+	gen = ddvm_load_acquire(&srv->generation);	/* 2: the adapter took offloads */
+	assert_int_equal(gen, 2);
 	assert_int_equal(fake_net_cmd(&f->srv, FAKE_NET_RESTART, 0, 2000), 0);
 	end = ddvm_now_ms() + 3000;
 	/* the adapter's thread owns the client: watch the server take its new layout */
-	while ((ddvm_load_acquire(&srv->state) != DDVM_SRV_RUN || srv->generation != 2) &&
-	       ddvm_now_ms() < end)
+	while ((ddvm_load_acquire(&srv->state) != DDVM_SRV_RUN || srv->generation != gen + 1 ||
+		!ddvm_load_acquire(&f->srv.ctl->offload)) && ddvm_now_ms() < end)
 		usleep(20000);
 	assert_int_equal(ddvm_load_acquire(&srv->state), DDVM_SRV_RUN);
-	assert_int_equal(srv->generation, 2);
+	assert_int_equal(srv->generation, gen + 1);
+	assert_int_equal(f->srv.ctl->offload, 1);	/* and the new server's offloads */
 	assert_true(if_flags() & IFF_RUNNING);
 	for (i = N / 2; i < N; i++)
 		send_frame(f, i);
@@ -415,7 +547,7 @@ static void test_restart_and_carrier(void **state)
 	fixture_stop_adapter(f);
 	assert_true(f->st.carrier_changes >= 2);
 	ddvm_net_get_stats(f->net, &st);
-	assert_int_equal(st.generations, 2);
+	assert_int_equal(st.generations, 3);
 }
 
 static void test_bad_netns_is_named(void **state)
@@ -443,6 +575,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_interface_takes_mac_mtu_and_comes_up, test_teardown),
 		cmocka_unit_test_teardown(test_frames_cross_both_ways, test_teardown),
+		cmocka_unit_test_teardown(test_frames_cross_both_ways_plain, test_teardown),
+		cmocka_unit_test_teardown(test_gso_frame_crosses_whole, test_teardown),
 		cmocka_unit_test_teardown(test_restart_and_carrier, test_teardown),
 		cmocka_unit_test(test_bad_netns_is_named),
 	};

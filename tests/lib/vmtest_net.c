@@ -341,6 +341,19 @@ int vmtest_netns_socket(const char *ns, int domain, int type, int proto)
 	return fd < 0 ? ret : fd;
 }
 
+int vmtest_netns_if_ioctl(const char *ns, unsigned long req, struct ifreq *ifr)
+{
+	int fd, ret = 0;
+
+	fd = vmtest_netns_socket(ns, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, req, ifr))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 int vmtest_netns_ifinfo(const char *ns, const char *ifname, int *ifindex, uint8_t mac[6])
 {
 	struct ifreq ifr;
@@ -390,6 +403,15 @@ int vmtest_packet_socket(const char *ns, const char *ifname, uint16_t proto, int
 }
 
 /* --------------------------------------------------------- the domain */
+
+void vmtest_net_cleanup(struct vmtest_net *n, bool passed)
+{
+	n->why[0] = '\0';
+	if (vmtest_net_down(n, !passed))
+		fprintf(stderr, "cleanup: %s", n->why);
+	if (!passed && n->vm.dir[0])
+		fprintf(stderr, "kept %s for a post-mortem\n", n->vm.dir);
+}
 
 const char *vmtest_net_sock(const struct vmtest_net *n, unsigned int i, char *buf, size_t len)
 {

@@ -11,6 +11,7 @@
 #ifndef DDVM_VMTEST_NET_H
 #define DDVM_VMTEST_NET_H
 
+#include <net/if.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -64,6 +65,13 @@ int vmtest_net_up(struct vmtest_net *n, const char *model, unsigned int subnet, 
  */
 int vmtest_net_down(struct vmtest_net *n, bool keep);
 
+/*
+ * vmtest_net_cleanup - a fixture's end: vmtest_net_down(), keeping the temp
+ * dir (console and adapter logs) when the test did not pass; says on
+ * stderr what went wrong and what was kept.
+ */
+void vmtest_net_cleanup(struct vmtest_net *n, bool passed);
+
 /* The hub socket of client @i's channel, in @buf. */
 const char *vmtest_net_sock(const struct vmtest_net *n, unsigned int i, char *buf, size_t len);
 
@@ -86,6 +94,12 @@ int vmtest_net_client_stop(struct vmtest_net *n, unsigned int i);
  * to its own namespace.  Return: the fd or -errno.
  */
 int vmtest_netns_socket(const char *ns, int domain, int type, int proto);
+
+/*
+ * vmtest_netns_if_ioctl - ioctl @req on @ifr (its name already set) from a
+ * socket in namespace @ns: SIOCGIFFLAGS, SIOCETHTOOL...  Return: 0 or -errno.
+ */
+int vmtest_netns_if_ioctl(const char *ns, unsigned long req, struct ifreq *ifr);
 
 /* ifindex and MAC of @ifname in @ns.  Return: 0 or -errno. */
 int vmtest_netns_ifinfo(const char *ns, const char *ifname, int *ifindex, uint8_t mac[6]);

@@ -304,16 +304,12 @@ static void must_have_adapter(unsigned int i, const char *when)
 static int if_flags(const char *ns, const char *ifname)
 {
 	struct ifreq ifr;
-	int fd, ret;
+	int ret;
 
-	fd = vmtest_netns_socket(ns, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return fd;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ret = ioctl(fd, SIOCGIFFLAGS, &ifr) ? -errno : (ifr.ifr_flags & 0xffff);
-	close(fd);
-	return ret;
+	ret = vmtest_netns_if_ioctl(ns, SIOCGIFFLAGS, &ifr);
+	return ret ? ret : (ifr.ifr_flags & 0xffff);
 }
 
 /* ---------------------------------------------------------------- a fault */

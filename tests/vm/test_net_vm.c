@@ -74,7 +74,6 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	unsigned int i;
-	int ret;
 
 	vmtest_sniff_stop(&f->sniff);
 	for (i = 0; i < 4; i++)
@@ -85,12 +84,7 @@ static int teardown(void **state)
 	if (f->peer)
 		ddvm_peer_close(f->peer);
 	/* a failed test keeps its run dir (console log, adapter logs) to look at */
-	f->n.why[0] = '\0';
-	ret = vmtest_net_down(&f->n, !f->passed);
-	if (ret)
-		print_error("cleanup: %s", f->n.why);
-	if (!f->passed && f->n.vm.dir[0])
-		print_error("kept %s for a post-mortem\n", f->n.vm.dir);
+	vmtest_net_cleanup(&f->n, f->passed);
 	free(f);
 	return 0;
 }

@@ -30,25 +30,32 @@
 
 #define DDVM_NET_TX_BATCH	64	/* frames taken from the TX ring at once */
 #define DDVM_NET_TX_LINEAR	256	/* linear bytes of a GSO skb: its headers */
-/*
- * Segments per TCP GSO skb handed to the NIC.  e1000 deadlocks its TX
- * ring when it refuses (NETDEV_TX_BUSY) an skb that needs more descriptors
- * than it keeps free, right after one the qdisc sent with xmit_more: the
- * tail register is never written.  Its descriptors carry at most 4 MSS, so
- * a 64 KiB skb at MSS 448 needs ~40 of them; 32 segments stay within the
- * 22 it guarantees, on any frame layout.  Still 32x fewer skbs than frames.
- */
+/* At most this many segments per TCP GSO skb handed to the NIC (see ddvm_net_tx_piece). */
 #define DDVM_NET_TX_GSO_SEGS	32
+/*
+ * Bytes a port keeps queued for its NIC (qdisc and driver).  Past this the
+ * DD/OS takes no more client frames until the NIC frees some: the client's
+ * TX ring fills and its sender slows down, as behind a real NIC, instead of
+ * fq_codel dropping whole 64 KiB frames the sender's TCP then resends.
+ * TCP small queues keep the DD/OS's own sockets at about as much.
+ */
+#define DDVM_NET_TX_INFLIGHT	(256 * 1024)
+/* A driver that has freed nothing for this long does not hold us back. */
+#define DDVM_NET_TX_STALL_MS	50
 
 /* A NIC shared by the clients attached to it. */
 struct ddvm_net_port {
-	struct list_head node;		/* ddvm_net_ports, under ddvm_net_mutex */
+	struct list_head node;		/* ddvm_net_ports: ddvm_net_mutex, RCU for TX completions */
 	struct net_device *dev;
 	struct list_head clients;	/* struct ddvm_net, RCU for the rx handler */
 	unsigned int nr_clients;
 	netdev_features_t gro_off;	/* GRO features we turned off, restored at the end */
 	unsigned int nr_offload;	/* running offload clients, under ddvm_net_mutex */
 	bool gro_on;			/* gro_off turned back on for them */
+	atomic_t tx_inflight;		/* bytes of our skbs the NIC has not freed yet */
+	unsigned long tx_done;		/* jiffies of the last one it freed */
+	bool tx_throttled;		/* a client waits for tx_inflight to drop */
+	wait_queue_head_t tx_drained;	/* the last client's leave waits for none */
 };
 
 /* One client channel on a port. */
@@ -349,28 +356,46 @@ static rx_handler_result_t ddvm_net_rx_handler(struct sk_buff **pskb)
 }
 
 /*
- * Cut a TCP GSO skb of more than DDVM_NET_TX_GSO_SEGS segments into GSO
- * skbs of that many: the stack's own segmentation with a multiple of the
- * MSS as segment size fixes sequence numbers, flags, lengths and
- * checksums; each piece is then GSO again with the real MSS.
+ * Segments per GSO skb for the NIC at @mss.  e1000 deadlocks its TX ring
+ * when it refuses (NETDEV_TX_BUSY) an skb that needs more descriptors than
+ * the 24 it keeps free right after one the qdisc sent with xmit_more: the
+ * tail register is never written.  It counts one per fragment plus one
+ * per 4 KiB, or per 2 MSS below that, so a 64 KiB skb of 4 KiB pages at
+ * MSS 448 asks for ~80.  Pieces whose payload needs at most 16 of them,
+ * whatever the fragments, are safe there and cheap anywhere: at MSS 1448,
+ * 18 segments, 3 skbs for a 64 KiB frame instead of 45.
+ */
+static unsigned int ddvm_net_tx_piece(unsigned int mss)
+{
+	return clamp(min(65536 / (2048 + mss), 32768 / mss), 1u, (unsigned int)DDVM_NET_TX_GSO_SEGS);
+}
+
+/*
+ * Cut a TCP GSO skb into GSO skbs of ddvm_net_tx_piece() segments: the
+ * stack's own segmentation with a multiple of the MSS as segment size
+ * fixes sequence numbers, flags, lengths and checksums; each piece is then
+ * GSO again with the real MSS.
  * Return: the list of pieces (@skb itself if it was small enough), NULL
- * if segmentation failed (@skb is freed either way it was cut).
+ * if segmentation failed (@skb is freed then).
  */
 static struct sk_buff *ddvm_net_tx_split(struct sk_buff *skb)
 {
 	struct skb_shared_info *shinfo = skb_shinfo(skb);
-	unsigned int mss = shinfo->gso_size, per = DDVM_NET_TX_GSO_SEGS;
+	unsigned int mss = shinfo->gso_size, per;
 	unsigned int type = shinfo->gso_type & ~SKB_GSO_TCP_ECN;
 	struct sk_buff *segs, *seg;
 
-	if (!skb_is_gso(skb) || !(type & (SKB_GSO_TCPV4 | SKB_GSO_TCPV6)) ||
-	    skb->len - skb_transport_offset(skb) <= mss * per)
+	if (!skb_is_gso(skb) || !(type & (SKB_GSO_TCPV4 | SKB_GSO_TCPV6)))
 		return skb;
-	per = min(per, U16_MAX / mss);		/* jumbo MSS: gso_size is 16 bits */
+	per = ddvm_net_tx_piece(mss);		/* and per * mss < 64 KiB: gso_size is 16 bits */
+	if (skb->len - skb_transport_offset(skb) - tcp_hdrlen(skb) <= mss * per)
+		return skb;
 	shinfo->gso_size = mss * per;
 	segs = skb_gso_segment(skb, NETIF_F_SG | NETIF_F_HW_CSUM);
 	shinfo->gso_size = mss;
-	if (IS_ERR_OR_NULL(segs)) {
+	if (!segs)
+		return skb;	/* the stack found nothing to cut after all */
+	if (IS_ERR(segs)) {
 		kfree_skb(skb);
 		return NULL;
 	}
@@ -385,6 +410,59 @@ static struct sk_buff *ddvm_net_tx_split(struct sk_buff *skb)
 		skb_shinfo(seg)->gso_segs = 0;
 	}
 	return segs;
+}
+
+/*
+ * An skb of ours is freed (the NIC sent it, or the stack dropped it): take
+ * its bytes (in destructor_arg, theirs since we set the destructor) off
+ * its port's account, and wake the clients that stopped for room.
+ */
+static void ddvm_net_tx_done(struct sk_buff *skb)
+{
+	int bytes = (int)(unsigned long)skb_shinfo(skb)->destructor_arg, left;
+	struct ddvm_net_port *port;
+	struct ddvm_net *n;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(port, &ddvm_net_ports, node) {
+		if (port->dev != skb->dev)
+			continue;
+		WRITE_ONCE(port->tx_done, jiffies);
+		left = atomic_sub_return(bytes, &port->tx_inflight);
+		/* pairs with ddvm_net_tx_throttled(): it sees our drop or we see its flag */
+		if (left <= DDVM_NET_TX_INFLIGHT / 2 && READ_ONCE(port->tx_throttled)) {
+			WRITE_ONCE(port->tx_throttled, false);
+			list_for_each_entry_rcu(n, &port->clients, node)
+				ddvm_chan_kick(n->chan);
+		}
+		if (!left)
+			wake_up(&port->tx_drained);
+		break;
+	}
+	rcu_read_unlock();
+}
+
+/* Has the NIC so much of ours queued that clients must wait?  Work only. */
+static bool ddvm_net_tx_throttled(struct ddvm_net_port *port)
+{
+	if (atomic_read(&port->tx_inflight) < DDVM_NET_TX_INFLIGHT)
+		return false;
+	WRITE_ONCE(port->tx_throttled, true);
+	smp_mb();
+	if (atomic_read(&port->tx_inflight) < DDVM_NET_TX_INFLIGHT)
+		return false;
+	/* a driver that frees late must not stall us for good: the heartbeat retries */
+	return time_before(jiffies, READ_ONCE(port->tx_done) +
+			   msecs_to_jiffies(DDVM_NET_TX_STALL_MS));
+}
+
+/* Hand @skb to the NIC, on its port's account. */
+static int ddvm_net_queue(struct ddvm_net_port *port, struct sk_buff *skb)
+{
+	skb->destructor = ddvm_net_tx_done;
+	skb_shinfo(skb)->destructor_arg = (void *)(unsigned long)skb->len;
+	atomic_add(skb->len, &port->tx_inflight);
+	return dev_queue_xmit(skb);
 }
 
 /* Send one client frame, already copied into @skb and checked. */
@@ -404,7 +482,7 @@ static void ddvm_net_xmit(struct ddvm_net *n, struct sk_buff *skb)
 	for (; skb; skb = next) {
 		next = skb->next;
 		skb_mark_not_on_list(skb);
-		if (dev_queue_xmit(skb) != NET_XMIT_SUCCESS)
+		if (ddvm_net_queue(n->port, skb) != NET_XMIT_SUCCESS)
 			sent = false;
 	}
 	if (sent)
@@ -565,6 +643,9 @@ static int ddvm_net_process(struct ddvm_chan *chan)
 			return DDVM_ERR_RING;
 		if (!avail)
 			return 0;
+		/* frames stay in the ring, the client's sender waits: ddvm_net_tx_done kicks us */
+		if (ddvm_net_tx_throttled(n->port))
+			return 0;
 		/* copy a batch out, hand the buffers back, then send */
 		old = n->tx.local;
 		for (count = 0; avail > 0 && count < DDVM_NET_TX_BATCH;) {
@@ -716,6 +797,8 @@ static int ddvm_net_join(struct ddvm_net *n, struct net_device *dev)
 		return -ENOMEM;
 	port->dev = dev;
 	INIT_LIST_HEAD(&port->clients);
+	init_waitqueue_head(&port->tx_drained);
+	port->tx_done = jiffies;
 	rtnl_lock();
 	ret = netdev_rx_handler_register(dev, ddvm_net_rx_handler, port);
 	if (!ret) {
@@ -740,7 +823,7 @@ static int ddvm_net_join(struct ddvm_net *n, struct net_device *dev)
 		kfree(port);
 		return ret;
 	}
-	list_add(&port->node, &ddvm_net_ports);
+	list_add_rcu(&port->node, &ddvm_net_ports);
 found:
 	list_for_each_entry(other, &port->clients, node)
 		if (ether_addr_equal(other->mac, n->mac))
@@ -767,7 +850,11 @@ static void ddvm_net_leave(struct ddvm_net *n)
 			netdev_update_features(port->dev);
 		}
 		rtnl_unlock();
-		list_del(&port->node);
+		/* our skbs' destructor needs the port (and this module) until the last is freed */
+		if (!wait_event_timeout(port->tx_drained, !atomic_read(&port->tx_inflight), 10 * HZ))
+			netdev_warn(port->dev, "ddvm: %d bytes still queued for the NIC after 10 s\n",
+				    atomic_read(&port->tx_inflight));
+		list_del_rcu(&port->node);
 	}
 	mutex_unlock(&ddvm_net_mutex);
 	synchronize_rcu();	/* the rx handler may still be looking at us or the port */

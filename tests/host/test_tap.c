@@ -136,6 +136,8 @@ static void *adapter_main(void *arg)
 	return NULL;
 }
 
+static short if_flags(void);
+
 /* Is TSO on for the interface?  What the adapter turned on with TUNSETOFFLOAD. */
 static int if_tso(void)
 {
@@ -192,11 +194,16 @@ static struct fixture *fixture_open_mode(struct fixture **slot, bool plain)
 	assert_true(f->stop_fd >= 0);
 	assert_int_equal(pthread_create(&f->thread, NULL, adapter_main, f), 0);
 	f->running = true;
-	/* a tap that is not plain asks for offloads: a fresh generation brings them */
+	/*
+	 * Carrier once the adapter saw the NIC's; a tap that is not plain
+	 * asks for offloads, and a fresh generation brings them.
+	 */
 	end = ddvm_now_ms() + 3000;
-	while (!plain && (!ddvm_load_acquire(&f->srv.ctl->offload) || if_tso() != 1) &&
+	while ((!(if_flags() & IFF_RUNNING) ||
+		(!plain && (!ddvm_load_acquire(&f->srv.ctl->offload) || if_tso() != 1))) &&
 	       ddvm_now_ms() < end)
 		usleep(10000);
+	assert_true(if_flags() & IFF_RUNNING);
 	assert_int_equal(f->srv.ctl->offload, !plain);
 	assert_int_equal(if_tso(), !plain);
 	return f;

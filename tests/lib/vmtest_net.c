@@ -29,7 +29,6 @@
 #define NETNS_DIR	"/run/netns"
 #define READY_MS	20000	/* `ddvm net tap` waits up to 10 s for the server itself */
 #define IP_MS		10000	/* one ip command */
-#define CARRIER_MS	15000	/* a NIC's link comes up a while after its driver loads */
 #define XFER_CHUNK	(256u << 10)
 
 static int64_t now_ms(void)
@@ -474,8 +473,7 @@ int vmtest_net_up(struct vmtest_net *n, const char *model, unsigned int subnet, 
 	return 0;
 }
 
-/* Wait until @ifname in @ns is IFF_RUNNING (up with carrier). */
-static int wait_running(const char *ns, const char *ifname, int ms)
+int vmtest_netns_wait_running(const char *ns, const char *ifname, int ms)
 {
 	int64_t deadline = now_ms() + ms;
 	struct ifreq ifr;
@@ -605,10 +603,10 @@ int vmtest_net_client_start(struct vmtest_net *n, unsigned int i)
 		return ret;
 	}
 	/* the interface shows the NIC's carrier: wait for it as any client would */
-	ret = wait_running(c->netns, c->ifname, CARRIER_MS);
+	ret = vmtest_netns_wait_running(c->netns, c->ifname, VMTEST_CARRIER_MS);
 	if (ret) {
 		why_add(n, "%s in %s: no carrier within %d ms (%s)\n", c->ifname, c->netns,
-			CARRIER_MS, strerror(-ret));
+			VMTEST_CARRIER_MS, strerror(-ret));
 		client_log_tail(n, i);
 	}
 	return ret;

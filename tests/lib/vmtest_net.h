@@ -101,6 +101,12 @@ int vmtest_netns_socket(const char *ns, int domain, int type, int proto);
  */
 int vmtest_netns_if_ioctl(const char *ns, unsigned long req, struct ifreq *ifr);
 
+/* A NIC's link comes up a while after its driver loads; its clients' carrier follows. */
+#define VMTEST_CARRIER_MS	15000
+
+/* Wait until @ifname in @ns is IFF_RUNNING (up with carrier).  Return: 0 or -errno. */
+int vmtest_netns_wait_running(const char *ns, const char *ifname, int ms);
+
 /* ifindex and MAC of @ifname in @ns.  Return: 0 or -errno. */
 int vmtest_netns_ifinfo(const char *ns, const char *ifname, int *ifindex, uint8_t mac[6]);
 

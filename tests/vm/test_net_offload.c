@@ -193,6 +193,21 @@ static void must_transfer(struct vmtest_net *n, const char *from_ns, const char 
 		      x.ms ? (double)bytes * 8 / 1000.0 / (double)x.ms : 0.0);
 }
 
+/*
+ * Wait until client @i reaches the remote at all: a NIC's link comes up a
+ * while after its driver loads, and the client's carrier only follows it.
+ */
+static void wait_path(struct vmtest_net *n, unsigned int i)
+{
+	int64_t end = now_ms() + VMTEST_CARRIER_MS;
+	char out[2048];
+
+	while (vmtest_ping(n->c[i].netns, n->remote_addr, 1, out, sizeof(out)))
+		if (now_ms() > end)
+			fail_msg("%s: %s cannot reach the remote %s within %d ms:\n%s", n->model,
+				 n->c[i].chan, n->remote_addr, VMTEST_CARRIER_MS, out);
+}
+
 static void must_ping(struct vmtest_net *n, unsigned int i, const char *when)
 {
 	char out[2048];
@@ -233,6 +248,9 @@ static void plain_start(struct fixture *f, unsigned int i)
 	assert_int_equal(pthread_create(&p->thread, NULL, plain_main, p), 0);
 	p->running = true;
 	run("ip -n %s addr add %s/24 dev %s", c->netns, c->addr, c->ifname);
+	if (vmtest_netns_wait_running(c->netns, c->ifname, VMTEST_CARRIER_MS))
+		fail_msg("%s: %s has no carrier after %d ms", f->n.model, c->ifname,
+			 VMTEST_CARRIER_MS);
 }
 
 /* ------------------------------------------------------------ frames */
@@ -702,6 +720,7 @@ static void run_model(void **state, const char *model, unsigned int subnet, char
 			 model, n->c[0].ifname, tso);
 	assert_int_equal(if_tso(n->c[1].netns, n->c[1].ifname), 0);
 	assert_false(ddvm_net_offload(f->plain.net));
+	wait_path(n, 0);
 	must_ping(n, 0, "");
 	must_ping(n, 1, "");
 

@@ -41,7 +41,7 @@
 	"\n" \
 	"usage: ddvm bench net [--nic e1000|e1000e|virtio-net|rtl8139] [--runtime S]\n" \
 	"                      [--omit S] [--domain NAME] [--json-only] [--no-plot]\n" \
-	"                      [--remote-offload] [--out DIR] [CONFIG]\n" \
+	"                      [--remote-csum-off] [--out DIR] [CONFIG]\n" \
 	"  TCP send and receive (iperf3) at MTU 1500 and 500 and ping RTT against a\n" \
 	"  remote host in a private network namespace at the far end of the NIC's\n" \
 	"  wire, twice: native (iperf3 inside a DD/OS booted from the bench image)\n" \
@@ -50,10 +50,10 @@
 	"  DIR/net-NIC-TIME.json and a .png chart.  Each TCP run is --omit (1) +\n" \
 	"  --runtime (5) seconds.  CONFIG (default configs/net.json) gives kernel,\n" \
 	"  memory, cpus, NIC model and channel of --domain (default: the first NIC\n" \
-	"  domain).  Needs root (namespaces, taps).  The remote end computes its\n" \
-	"  own TCP checksums unless --remote-offload: the DD/OS's module does not\n" \
-	"  yet complete the partial checksums virtio-net hands it, and clients\n" \
-	"  would drop those segments.\n" \
+	"  domain).  Needs root (namespaces, taps).  The remote end leaves TCP\n" \
+	"  checksums and segmentation to its tap, as a Linux host does, unless\n" \
+	"  --remote-csum-off (then it sends finished 1500-byte frames; the old\n" \
+	"  default, --remote-offload is accepted and is the default now).\n" \
 	"\n" \
 	"usage: ddvm bench client [--paths nbd,front,direct,native] [--only blk|net]\n" \
 	"                         [--net|--no-net] [--controller C] [--nic MODEL] [--runtime S]\n" \
@@ -475,6 +475,8 @@ static int net_own(int c, const char *arg, void *ctx)
 		n->domain = arg;
 	else if (c == 'R')
 		n->remote_offload = true;
+	else if (c == 'C')
+		n->remote_offload = false;
 	else
 		return 2;
 	return 0;
@@ -485,6 +487,7 @@ static int bench_net(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "nic", required_argument, NULL, 'm' },
 		{ "remote-offload", no_argument, NULL, 'R' },
+		{ "remote-csum-off", no_argument, NULL, 'C' },
 		{ "runtime", required_argument, NULL, 't' },
 		{ "omit", required_argument, NULL, 'O' },
 		{ "domain", required_argument, NULL, 'd' },
@@ -502,7 +505,8 @@ static int bench_net(int argc, char **argv)
 	};
 	struct ddvm_bench_net_opts no = { .exe = "/proc/self/exe" };
 	char cwd[PATH_MAX], run_dir[PATH_MAX], initrd[DDVM_PATH_MAX + 32], base[PATH_MAX + 64];
-	struct net_own own = { NULL, false };
+	/* a remote that offloads, as Linux hosts do: the DD/OS handles partial checksums */
+	struct net_own own = { NULL, true };
 	struct bench_ui ui = { false };
 	struct ddvm_accel accel;
 	struct ddvm_err err = { "" };

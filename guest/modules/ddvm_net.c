@@ -52,6 +52,7 @@ struct ddvm_net_port {
 	netdev_features_t gro_off;	/* GRO features we turned off, restored at the end */
 	unsigned int nr_offload;	/* running offload clients, under ddvm_net_mutex */
 	bool gro_on;			/* gro_off turned back on for them */
+	struct tasklet_struct notify;	/* rings the clients a NAPI poll gave frames */
 	atomic_t tx_inflight;		/* bytes of our skbs the NIC has not freed yet */
 	unsigned long tx_done;		/* jiffies of the last one it freed */
 	bool tx_throttled;		/* a client waits for tx_inflight to drop */
@@ -68,6 +69,7 @@ struct ddvm_net {
 	bool running;			/* rings bound for the current generation */
 	bool offload;			/* the client accepted DDVM_F_NET_OFFLOAD for it */
 	bool offload_counted;		/* in port->nr_offload, under ddvm_net_mutex */
+	bool notify;			/* frames delivered since port->notify last rang us */
 	struct ddvm_ring tx, rx;
 	struct ddvm_cli_block layout;	/* checked private copy: buffer offsets */
 	u8 *data;			/* the data area */
@@ -291,13 +293,33 @@ static void ddvm_net_deliver(struct ddvm_net *n, struct ddvm_net_rx *rx, bool *n
 	spin_unlock_irqrestore(&n->rx_lock, flags);
 }
 
+/*
+ * One doorbell per client per NAPI poll, not per frame: a tasklet runs
+ * right after the poll (NET_RX before TASKLET in the softirq order) and
+ * rings every client that got frames in it.  Half the frames of a TCP
+ * sender's stream are ACKs, one each.
+ */
+static void ddvm_net_notify_clients(struct tasklet_struct *t)
+{
+	struct ddvm_net_port *port = from_tasklet(port, t, notify);
+	struct ddvm_net *n;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(n, &port->clients, node)
+		if (xchg(&n->notify, false))
+			ddvm_chan_notify(n->chan);
+	rcu_read_unlock();
+}
+
 static void ddvm_net_deliver_notify(struct ddvm_net *n, struct ddvm_net_rx *rx)
 {
 	bool notify = false;
 
 	ddvm_net_deliver(n, rx, &notify);
-	if (notify)
-		ddvm_chan_notify(n->chan);
+	if (notify) {
+		WRITE_ONCE(n->notify, true);
+		tasklet_schedule(&n->port->notify);
+	}
 }
 
 /*
@@ -798,6 +820,7 @@ static int ddvm_net_join(struct ddvm_net *n, struct net_device *dev)
 	port->dev = dev;
 	INIT_LIST_HEAD(&port->clients);
 	init_waitqueue_head(&port->tx_drained);
+	tasklet_setup(&port->notify, ddvm_net_notify_clients);
 	port->tx_done = jiffies;
 	rtnl_lock();
 	ret = netdev_rx_handler_register(dev, ddvm_net_rx_handler, port);
@@ -859,8 +882,10 @@ static void ddvm_net_leave(struct ddvm_net *n)
 	mutex_unlock(&ddvm_net_mutex);
 	synchronize_rcu();	/* the rx handler may still be looking at us or the port */
 	dev_put(port->dev);	/* each client holds its own reference */
-	if (!port->nr_clients)
+	if (!port->nr_clients) {
+		tasklet_kill(&port->notify);	/* no rx handler left to schedule it */
 		kfree(port);
+	}
 }
 
 /* target: "IFNAME@MAC" */

@@ -18,6 +18,7 @@
 #define DDVM_BLK_MAX_INFLIGHT	128
 #define DDVM_BLK_MAX_TRANSFER	(1u << 20)
 #define DDVM_BLK_BATCH		32	/* requests taken from the ring at once */
+#define DDVM_BLK_PROCESS_BUDGET	16	/* batches per run of the work item */
 
 static unsigned int io_timeout_ms = 40000;
 module_param(io_timeout_ms, uint, 0644);
@@ -220,12 +221,22 @@ static int ddvm_blk_process(struct ddvm_chan *chan)
 	struct ddvm_blk *blk = chan->backend;
 	struct ddvm_blk_io *batch_io[DDVM_BLK_BATCH];
 	struct blk_plug plug;
-	int avail, err = 0, n, i;
+	int avail, err = 0, n, i, budget = DDVM_BLK_PROCESS_BUDGET;
 	bool starved = false;
 	u32 old;
 
 	blk_start_plug(&plug);
 	while (!starved) {
+		/*
+		 * A client that keeps the ring full would keep us here for
+		 * ever: the work item must come back out now and then so it
+		 * sees the client's state (a reset, a new generation) and an
+		 * armed fault injection takes effect.  Go round again later.
+		 */
+		if (!budget--) {
+			ddvm_chan_kick(chan);
+			break;
+		}
 		avail = ddvm_ring_avail(&blk->req);
 		if (!avail)
 			avail = ddvm_ring_arm(&blk->req);	/* sleep, unless more came */

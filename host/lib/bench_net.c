@@ -27,6 +27,7 @@
 #include "bench_cpu.h"
 #include "bench_fio.h"
 #include "bench_net.h"
+#include "bench_netns.h"
 #include "qemu_args.h"
 #include "rundir.h"
 #include "spawn.h"
@@ -39,7 +40,6 @@
 #define TAP_LOG			"net-tap.log"
 #define STALE_RECORD		"bench-net.netns"	/* our namespaces, for a run that was killed */
 #define RUN_SLACK_S		60	/* per run beyond omit + runtime */
-#define IP_TIMEOUT_MS		5000
 #define TAP_WAIT_MS		10000
 #define READY_TIMEOUT_MS	15000
 #define POWEROFF_TIMEOUT_MS	15000
@@ -190,53 +190,6 @@ static int run_capture(char *const *argv, char *out, size_t len, int timeout_ms,
 	return 0;
 }
 
-/* "ip ARGS" with ARGS split at spaces (our names hold none). */
-static int ipf(struct ddvm_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int ipf(struct ddvm_err *err, const char *fmt, ...)
-{
-	char cmd[512], shown[512], out[512], *argv[24], *save = NULL, *t;
-	struct ddvm_err e2 = { "" };
-	va_list ap;
-	int argc = 0, ret;
-
-	argv[argc++] = "ip";
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	memcpy(shown, cmd, sizeof(shown));
-	for (t = strtok_r(cmd, " ", &save); t && argc < 23; t = strtok_r(NULL, " ", &save))
-		argv[argc++] = t;
-	argv[argc] = NULL;
-	/* bounded anyway, and cleaning up after ^C needs it most */
-	ret = run_capture(argv, out, sizeof(out), IP_TIMEOUT_MS, NULL, false, &e2);
-	if (ret)
-		return ddvm_errf(err, ret, "ip %s: %s", shown, e2.msg);
-	return 0;
-}
-
-static bool netns_exists(const char *ns)
-{
-	char path[64 + DDVM_NETNS_MAX];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", ns);
-	return !stat(path, &st);
-}
-
-static void netns_del(const char *ns)
-{
-	if (ns[0] && netns_exists(ns))
-		ipf(NULL, "netns delete %s", ns);
-}
-
-static int netns_add(const char *ns, struct ddvm_err *err)
-{
-	int ret = ipf(err, "netns add %s", ns);
-
-	return ret ? ret : ipf(err, "-n %s link set dev lo up", ns);
-}
-
 /* Namespaces a run that was killed left behind (its children died with it). */
 static void remove_stale(const char *run_dir)
 {
@@ -250,7 +203,7 @@ static void remove_stale(const char *run_dir)
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		if (!strncmp(line, "ddvmb-", 6) && strspn(line + 6, "rc0123456789") == strlen(line + 6))
-			netns_del(line);
+			ddvm_bench_netns_del(line);
 	}
 	fclose(f);
 	unlink(path);
@@ -372,7 +325,7 @@ static int remote_start(struct netb *b, struct ddvm_err *err)
 				 .death_signal = SIGKILL };
 	int logfd, ret;
 
-	ret = netns_add(b->remote_ns, err);
+	ret = ddvm_bench_netns_add(b->remote_ns, err);
 	if (ret)
 		return ret;
 	logfd = open_log(b, SERVER_LOG);
@@ -397,7 +350,7 @@ static void remote_stop(struct netb *b)
 	if (b->server_pid > 0)
 		ddvm_bench_reap(b->server_pid, 2000, SIGTERM);
 	b->server_pid = 0;
-	netns_del(b->remote_ns);
+	ddvm_bench_netns_del(b->remote_ns);
 }
 
 static int workload_index(const struct netb *b, const char *name)
@@ -513,12 +466,12 @@ static int native_wire(struct netb *b, struct ddvm_err *err)
 			return ddvm_errf(err, -ETIMEDOUT, "QEMU's tap %s did not appear", b->tap);
 		usleep(20 * 1000);
 	}
-	ret = ipf(err, "link set dev %s netns %s", b->tap, b->remote_ns);
+	ret = ddvm_bench_ip(err, "link set dev %s netns %s", b->tap, b->remote_ns);
 	if (!ret)
-		ret = ipf(err, "-n %s addr add %s dev %s", b->remote_ns,
+		ret = ddvm_bench_ip(err, "-n %s addr add %s dev %s", b->remote_ns,
 			  DDVM_BENCH_NET_REMOTE DDVM_BENCH_NET_PREFIX, b->tap);
 	if (!ret)
-		ret = ipf(err, "-n %s link set dev %s up", b->remote_ns, b->tap);
+		ret = ddvm_bench_ip(err, "-n %s link set dev %s up", b->remote_ns, b->tap);
 	return ret ? ret : remote_csum_off(b, err);
 }
 
@@ -581,7 +534,7 @@ static void native_mtu(struct native *nv, const char *mark)
 	struct ddvm_err err = { "" };
 	unsigned int mtu = (unsigned int)atoi(mark + strlen(DDVM_BENCH_MTU_MARK));
 
-	if (ipf(&err, "-n %s link set dev %s mtu %u", nv->b->remote_ns, nv->b->tap, mtu))
+	if (ddvm_bench_ip(&err, "-n %s link set dev %s mtu %u", nv->b->remote_ns, nv->b->tap, mtu))
 		say(nv->b, "native: remote MTU %u: %s", mtu, err.msg);
 	if (write(nv->ack_fd, "go\n", 3) != 3)
 		say(nv->b, "native: cannot answer the guest: %s", strerror(errno));
@@ -820,9 +773,9 @@ static void reuse_cpu(struct reuse *ru, struct netb *b, struct ddvm_bench_cpu *c
 
 static int set_mtu(struct netb *b, uint32_t mtu, struct ddvm_err *err)
 {
-	int ret = ipf(err, "-n %s link set dev %s mtu %u", b->client_ns, b->client_if, mtu);
+	int ret = ddvm_bench_ip(err, "-n %s link set dev %s mtu %u", b->client_ns, b->client_if, mtu);
 
-	return ret ? ret : ipf(err, "-n %s link set dev %s mtu %u", b->remote_ns, b->tap, mtu);
+	return ret ? ret : ddvm_bench_ip(err, "-n %s link set dev %s mtu %u", b->remote_ns, b->tap, mtu);
 }
 
 static void reuse_workloads(struct netb *b, struct reuse *ru)
@@ -931,9 +884,9 @@ static void reuse_run(struct netb *b, int lock_fd)
 	if (ddvm_bench_supervise(b->o->cfg, b->o->accel, lock_fd, b->o->exe, deadline,
 				 reuse_progress, b, &ru.sv_pid, &err) ||
 	    reuse_state(b, &ru, &err) || remote_csum_off(b, &err) ||
-	    netns_add(b->client_ns, &err) ||
+	    ddvm_bench_netns_add(b->client_ns, &err) ||
 	    tap_start(b, &ru, &err) ||
-	    ipf(&err, "-n %s addr add %s dev %s", b->client_ns,
+	    ddvm_bench_ip(&err, "-n %s addr add %s dev %s", b->client_ns,
 		DDVM_BENCH_NET_REUSE_ADDR DDVM_BENCH_NET_PREFIX, b->client_if)) {
 		snprintf(b->rep->reuse_error, sizeof(b->rep->reuse_error), "%s", err.msg);
 	} else {
@@ -943,7 +896,7 @@ static void reuse_run(struct netb *b, int lock_fd)
 	}
 	if (ru.tap_pid > 0)
 		ddvm_bench_reap(ru.tap_pid, 5000, SIGTERM);
-	netns_del(b->client_ns);
+	ddvm_bench_netns_del(b->client_ns);
 	if (ru.sv_pid > 0) {
 		say(b, "reuse: stopping the supervisor");
 		ddvm_bench_reap(ru.sv_pid, STOP_TIMEOUT_MS, SIGTERM);
@@ -1051,8 +1004,8 @@ int ddvm_bench_net_run(const struct ddvm_bench_net_opts *o, struct ddvm_bench_bl
 			snprintf(rep->reuse_error, sizeof(rep->reuse_error), "interrupted");
 	}
 	remote_stop(&b);
-	netns_del(b.client_ns);
-	if (!netns_exists(b.remote_ns) && !netns_exists(b.client_ns)) {
+	ddvm_bench_netns_del(b.client_ns);
+	if (!ddvm_bench_netns_exists(b.remote_ns) && !ddvm_bench_netns_exists(b.client_ns)) {
 		char path[DDVM_PATH_MAX + 32];
 
 		snprintf(path, sizeof(path), "%s/" STALE_RECORD, o->cfg->run_dir);

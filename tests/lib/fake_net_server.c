@@ -294,7 +294,11 @@ static int fake_take_chain(struct fake_state *st, int *avail)
 		ctl->tx_dropped++;	/* spoofed */
 		return 0;
 	}
-	ctl->tx_gso += h.gso_type != DDVM_NET_GSO_NONE;
+	if (h.gso_type != DDVM_NET_GSO_NONE) {
+		ctl->tx_gso++;
+		ctl->last_gso_hdr = h;
+		ctl->last_gso_len = ch.bytes - (uint32_t)sizeof(h);
+	}
 	return (int)ch.bytes;
 bad:
 	ctl->tx_bad_hdr++;

@@ -62,6 +62,13 @@ struct fake_net_ctl {
 	uint32_t offload;		/* the current generation carries offloads */
 	uint32_t last_tx_len;
 	struct ddvm_net_hdr last_hdr;	/* of the last frame taken, with offloads */
+	/*
+	 * The last GSO frame taken, kept apart from last_*: a real tap also
+	 * carries the kernel's own IPv6 chatter (MLD, ND), which may follow
+	 * the frame a test sent.
+	 */
+	uint32_t last_gso_len;
+	struct ddvm_net_hdr last_gso_hdr;
 	uint8_t last_tx[2048];		/* the last frame taken from TX (its start) */
 };
 

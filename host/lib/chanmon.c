@@ -138,6 +138,10 @@ void ddvm_chan_decode(const void *region, size_t size, struct ddvm_chan_sample *
 		out->net.rx_dropped = srv.net.rx_dropped;
 		out->net.tx_frames = srv.net.tx_frames;
 		out->net.tx_dropped = srv.net.tx_dropped;
+		out->net.tx_bad_hdr = srv.net.tx_bad_hdr;
+		out->net.rx_segmented = srv.net.rx_segmented;
+		out->net.offload = cli.magic == DDVM_MAGIC &&
+				   (srv.features & cli.features & DDVM_F_NET_OFFLOAD);
 		COPY_FIELD(out->net.ifname, srv.net.ifname);
 		COPY_FIELD(out->net.driver, srv.net.driver);
 	} else if (srv.type == DDVM_CHAN_BLK) {
@@ -253,12 +257,15 @@ json_t *ddvm_chan_sample_json(const struct ddvm_chan_sample *s, long long beat_a
 			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", s->net.mac[0],
 				 s->net.mac[1], s->net.mac[2], s->net.mac[3], s->net.mac[4],
 				 s->net.mac[5]);
-			dev = json_pack("{s:s, s:i, s:b, s:I, s:I, s:I, s:I, s:s, s:s}",
+			dev = json_pack("{s:s, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s}",
 					"mac", mac, "mtu", (int)s->net.mtu, "link_up", s->net.link_up,
+					"offload", s->net.offload,
 					"rx_frames", (json_int_t)(s->net.rx_frames & INT64_MAX),
 					"rx_dropped", (json_int_t)(s->net.rx_dropped & INT64_MAX),
+					"rx_segmented", (json_int_t)(s->net.rx_segmented & INT64_MAX),
 					"tx_frames", (json_int_t)(s->net.tx_frames & INT64_MAX),
 					"tx_dropped", (json_int_t)(s->net.tx_dropped & INT64_MAX),
+					"tx_bad_hdr", (json_int_t)(s->net.tx_bad_hdr & INT64_MAX),
 					"ifname", s->net.ifname, "driver", s->net.driver);
 			json_object_set_new(srv, "net", dev);
 		} else if (srv && s->version_ok && s->type == DDVM_CHAN_BLK) {

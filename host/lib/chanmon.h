@@ -47,6 +47,8 @@ struct ddvm_chan_sample {
 		uint16_t mtu;
 		bool link_up;
 		uint64_t rx_frames, rx_dropped, tx_frames, tx_dropped;
+		uint64_t tx_bad_hdr, rx_segmented;
+		bool offload;	/* both blocks say DDVM_F_NET_OFFLOAD: the client took it */
 		char ifname[16];
 		char driver[32];
 	} net;

@@ -123,6 +123,26 @@ static void print_beat(char *buf, size_t len, long long ms)
 		snprintf(buf, len, "long");
 }
 
+/*
+ * "02:dd:.. eth0 link up, offload, rx 10 (0 dropped), tx 12 (1 dropped:
+ * 1 bad offload header)": the offload counters only when they say something.
+ */
+static void print_net_counters(FILE *f, json_t *net)
+{
+	long long bad = num(net, "tx_bad_hdr"), cut = num(net, "rx_segmented");
+
+	fprintf(f, "%s %s %s%s, rx %lld (%lld dropped", str(net, "mac"), str(net, "ifname"),
+		json_is_true(json_object_get(net, "link_up")) ? "link up" : "link down",
+		json_is_true(json_object_get(net, "offload")) ? ", offload" : "",
+		num(net, "rx_frames"), num(net, "rx_dropped"));
+	if (cut)
+		fprintf(f, ", %lld GSO frames cut", cut);
+	fprintf(f, "), tx %lld (%lld dropped", num(net, "tx_frames"), num(net, "tx_dropped"));
+	if (bad)
+		fprintf(f, ": %lld bad offload header%s", bad, bad == 1 ? "" : "s");
+	fprintf(f, ")");
+}
+
 /* One line per channel: what its region said at the last update. */
 static void print_channel(FILE *f, json_t *d, json_t *c)
 {
@@ -145,11 +165,7 @@ static void print_channel(FILE *f, json_t *d, json_t *c)
 	fprintf(f, "%-18s %-4s %-8s %5s %6s %-7s ", name, str(srv, "type"), str(srv, "state"),
 		gen, beat, str(cli, "state"));
 	if (net)
-		fprintf(f, "%s %s %s, rx %lld (%lld dropped), tx %lld (%lld dropped)",
-			str(net, "mac"), str(net, "ifname"),
-			json_is_true(json_object_get(net, "link_up")) ? "link up" : "link down",
-			num(net, "rx_frames"), num(net, "rx_dropped"), num(net, "tx_frames"),
-			num(net, "tx_dropped"));
+		print_net_counters(f, net);
 	else if (blk)
 		fprintf(f, "%s (%s), %lld completed", str(blk, "export"), str(blk, "driver"),
 			num(srv, "completed"));

@@ -49,6 +49,9 @@ static void net_server(void *r)
 	s->net.rx_dropped = 1;
 	s->net.tx_frames = 20;
 	s->net.tx_dropped = 2;
+	s->net.tx_bad_hdr = 1;
+	s->net.rx_segmented = 4;
+	s->features = DDVM_F_NET_OFFLOAD;
 	strcpy(s->net.ifname, "eth0");
 	strcpy(s->net.driver, "e1000");
 	cli(r)->magic = DDVM_MAGIC;
@@ -89,6 +92,13 @@ static void test_decode_net(void **state)
 	assert_true(s.net.link_up);
 	assert_int_equal(s.net.rx_frames, 10);
 	assert_int_equal(s.net.tx_dropped, 2);
+	assert_int_equal(s.net.tx_bad_hdr, 1);
+	assert_int_equal(s.net.rx_segmented, 4);
+	/* offered but not taken: no offload */
+	assert_false(s.net.offload);
+	cli(region)->features = DDVM_F_NET_OFFLOAD;
+	ddvm_chan_decode(region, SIZE, &s);
+	assert_true(s.net.offload);
 	assert_string_equal(s.net.ifname, "eth0");
 	assert_string_equal(s.net.driver, "e1000");
 	assert_true(s.cli_present);
@@ -191,6 +201,9 @@ static void test_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(net, "mac")), "02:dd:01:02:03:04");
 	assert_true(json_is_true(json_object_get(net, "link_up")));
 	assert_int_equal(json_integer_value(json_object_get(net, "rx_dropped")), 1);
+	assert_int_equal(json_integer_value(json_object_get(net, "tx_bad_hdr")), 1);
+	assert_int_equal(json_integer_value(json_object_get(net, "rx_segmented")), 4);
+	assert_true(json_is_false(json_object_get(net, "offload")));
 	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "client"),
 							      "state")), "ready");
 	json_decref(j);

@@ -36,6 +36,7 @@ static json_t *state(void)
 		.cli_generation = 2,
 		.net = { .mac = { 0x02, 0xdd, 0x11, 0x22, 0x33, 0x44 }, .mtu = 1500,
 			 .link_up = true, .rx_frames = 120, .rx_dropped = 3, .tx_frames = 98,
+			 .tx_dropped = 2, .tx_bad_hdr = 2, .rx_segmented = 5, .offload = true,
 			 .ifname = "eth0", .driver = "e1000" },
 	};
 	struct ddvm_chan_sample blk = {
@@ -104,7 +105,8 @@ static void test_format_live(void **state_)
 	expect_line(text, "disk0        serving", "virtio-blk /dev/vda", NULL);
 	expect_line(text, "CHANNEL ", "SERVER", "GEN", "BEAT", "CLIENT", NULL);
 	expect_line(text, "net0.c0 ", "net", "run", " 2 ", "0.3s", "ready",
-		    "02:dd:11:22:33:44 eth0 link up", "rx 120 (3 dropped)", "tx 98 (0 dropped)",
+		    "02:dd:11:22:33:44 eth0 link up, offload",
+		    "rx 120 (3 dropped, 5 GSO frames cut)", "tx 98 (2 dropped: 2 bad offload headers)",
 		    NULL);
 	expect_line(text, "net0.c1 ", "never served", "client MAC 02:dd:11:22:33:44", NULL);
 	expect_line(text, "disk0.c0 ", "blk", "error", "42s", "absent",

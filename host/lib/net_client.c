@@ -249,9 +249,7 @@ static void ddvm_net_finish_csum(uint8_t *frame, uint32_t len, const struct ddvm
 /* TX entries a frame of @len bytes takes in this generation. */
 static uint32_t ddvm_net_entries(const struct ddvm_net *net, uint32_t len)
 {
-	if (!net->offload)
-		return 1;
-	return (DDVM_NET_HDR_LEN + len + DDVM_NET_BUF_SIZE - 1) / DDVM_NET_BUF_SIZE;
+	return net->offload ? ddvm_net_chain_entries(len) : 1;
 }
 
 /*
@@ -435,12 +433,8 @@ static int ddvm_net_take(struct ddvm_net *net, int *avail, struct ddvm_net_in *i
 		in->len = in->part = d.len;
 		return 1;
 	}
-	do {
-		if (*avail <= 0)
-			return -EPROTO;
-		ddvm_ring_take(rx, &d);
-		(*avail)--;
-	} while (ddvm_net_chain_add(&ch, &d));
+	if (ddvm_net_chain_take(rx, avail, &ch))
+		return -EPROTO;
 	if (!ddvm_net_chain_check(&ch)) {
 		net->stats.rx_bad_hdr++;
 		return 0;

@@ -2,14 +2,15 @@
 /*
  * The client side of the channel handshake, the pure decisions only, inline
  * and shared like ring.h and check.h, so that a client VM's front-end module
- * (guest/front) and libddvm (host/lib/chan_client.c, blk_client.c) lay out
- * channels the same way and judge servers by the same rules.  Nothing here
- * touches shared memory: callers pass private copies.
+ * (guest/front) and libddvm (host/lib/chan_client.c, blk_client.c,
+ * net_client.c) lay out channels the same way, judge servers by the same
+ * rules and count net chains alike.  Nothing here touches shared memory
+ * but through ring.h: callers pass private copies.
  */
 #ifndef _DDVM_CLIENT_H
 #define _DDVM_CLIENT_H
 
-#include "ring.h"
+#include "check.h"
 
 /* One ring a client wants. */
 struct ddvm_ring_want {
@@ -53,6 +54,16 @@ static inline enum ddvm_chan_health ddvm_client_health(u32 state, u32 generation
 }
 
 /*
+ * ddvm_client_features - the features a client accepts of those a server
+ * @offered: EVENT_IDX always, and of the others those it @wanted (for
+ * instance DDVM_F_NET_OFFLOAD).  A layout carries them in cli.features.
+ */
+static inline u64 ddvm_client_features(u64 offered, u64 wanted)
+{
+	return offered & (DDVM_F_EVENT_IDX | wanted);
+}
+
+/*
  * ddvm_client_layout - a client block laying @nr_rings rings out for the
  * server block @s in a region of @size bytes: rings one after the other
  * from the end of the header, 64-byte aligned, the data area page-aligned
@@ -73,7 +84,7 @@ static inline int ddvm_client_layout(struct ddvm_cli_block *cli, const struct dd
 	cli->type = type;
 	cli->generation = s->generation;
 	cli->peer_id = own_id;
-	cli->features = s->features & DDVM_F_EVENT_IDX;
+	cli->features = ddvm_client_features(s->features, 0);
 	cli->state = DDVM_CLI_NONE;
 	for (i = 0; i < nr_rings && i < DDVM_MAX_RINGS; i++) {
 		cli->rings[i].off = off;
@@ -145,6 +156,36 @@ static inline u32 ddvm_net_client_plan(u64 size)
 			break;
 	}
 	return e;
+}
+
+/*
+ * ddvm_net_chain_entries - ring entries a frame of @len bytes takes with
+ * DDVM_F_NET_OFFLOAD: its header and its bytes, buffer after buffer.
+ */
+static inline u32 ddvm_net_chain_entries(u32 len)
+{
+	return (u32)((sizeof(struct ddvm_net_hdr) + (u64)len + DDVM_NET_BUF_SIZE - 1) /
+		     DDVM_NET_BUF_SIZE);
+}
+
+/*
+ * ddvm_net_chain_take - take the descriptors of the next offloaded frame
+ * (a chain) off @r, with *@avail entries ready, accounting them in @ch;
+ * its buffers start at the first entry's.  Check @ch afterwards
+ * (ddvm_net_chain_check).  Return: 0, or -EPROTO if the producer's index
+ * cuts the chain (the ring is broken, not the frame).
+ */
+static inline int ddvm_net_chain_take(struct ddvm_ring *r, int *avail, struct ddvm_net_chain *ch)
+{
+	struct ddvm_net_desc d;
+
+	do {
+		if (*avail <= 0)
+			return -EPROTO;
+		ddvm_ring_take(r, &d);	/* d is ours: the producer cannot change it now */
+		(*avail)--;
+	} while (ddvm_net_chain_add(ch, &d));
+	return 0;
 }
 
 #endif /* _DDVM_CLIENT_H */

@@ -4,8 +4,9 @@
  * client VM: every layout it plans for any region size is one the DD/OS's
  * own checks (ddvm/check.h) accept, block slots and net buffers fit their
  * data area, the layout stays put across generations (replay relies on
- * slots staying where they were), and the server block and health rules
- * are libddvm's.
+ * slots staying where they were), the server block and health rules
+ * are libddvm's, and net offloads are accepted only when offered, with
+ * rings that hold the longest chain.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -40,7 +41,7 @@ static uint32_t server_accepts(const struct ddvm_cli_block *c, uint16_t type, ui
 		.region_size = size,
 		.type = type,
 		.nr_rings = 2,
-		.features = DDVM_F_EVENT_IDX,
+		.features = DDVM_F_EVENT_IDX | (type == DDVM_CHAN_NET ? DDVM_F_NET_OFFLOAD : 0),
 		.page_size = 4096,
 	};
 
@@ -110,6 +111,39 @@ static void test_net_layouts_accepted(void **state)
 	assert_int_equal(ddvm_net_client_plan(8192), 0);
 }
 
+/* Offloads: taken when offered and wanted, never otherwise; chains as channel.h counts them. */
+static void test_net_offload(void **state)
+{
+	struct ddvm_srv_block s = server(DDVM_CHAN_NET, 1);
+	uint32_t e = ddvm_net_client_plan(4u << 20);
+	struct ddvm_ring_want want[2] = { { e, sizeof(struct ddvm_net_desc) },
+					  { e, sizeof(struct ddvm_net_desc) } };
+	struct ddvm_cli_block c;
+
+	assert_int_equal(ddvm_client_features(DDVM_F_EVENT_IDX | DDVM_F_NET_OFFLOAD,
+					      DDVM_F_NET_OFFLOAD),
+			 DDVM_F_EVENT_IDX | DDVM_F_NET_OFFLOAD);
+	/* an old DD/OS offers none: the plain channel */
+	assert_int_equal(ddvm_client_features(DDVM_F_EVENT_IDX, DDVM_F_NET_OFFLOAD), DDVM_F_EVENT_IDX);
+	assert_int_equal(ddvm_client_features(DDVM_F_NET_OFFLOAD, 0), 0);
+	/* the default region's rings hold chains, and the DD/OS takes the layout */
+	assert_true(e >= DDVM_NET_OFFLOAD_MIN_ENTRIES);
+	s.features |= DDVM_F_NET_OFFLOAD;
+	assert_int_equal(ddvm_client_layout(&c, &s, DDVM_CHAN_NET, 1, 4u << 20, want, 2), 0);
+	c.features = ddvm_client_features(s.features, DDVM_F_NET_OFFLOAD);
+	assert_int_equal(server_accepts(&c, DDVM_CHAN_NET, 4u << 20), 0);
+	/* too short a ring for chains is refused */
+	want[0].entries = want[1].entries = DDVM_NET_OFFLOAD_MIN_ENTRIES / 2;
+	assert_int_equal(ddvm_client_layout(&c, &s, DDVM_CHAN_NET, 1, 4u << 20, want, 2), 0);
+	c.features = ddvm_client_features(s.features, DDVM_F_NET_OFFLOAD);
+	assert_int_not_equal(server_accepts(&c, DDVM_CHAN_NET, 4u << 20), 0);
+
+	assert_int_equal(ddvm_net_chain_entries(DDVM_NET_MIN_FRAME), 1);
+	assert_int_equal(ddvm_net_chain_entries(DDVM_NET_BUF_SIZE - sizeof(struct ddvm_net_hdr)), 1);
+	assert_int_equal(ddvm_net_chain_entries(DDVM_NET_BUF_SIZE - sizeof(struct ddvm_net_hdr) + 1), 2);
+	assert_int_equal(ddvm_net_chain_entries(DDVM_NET_OFFLOAD_MAX_FRAME), DDVM_NET_CHAIN_MAX);
+}
+
 /* A new generation gets the same rings and data area: slots and buffers stay put. */
 static void test_layout_stays_put(void **state)
 {
@@ -166,6 +200,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_blk_layouts_accepted),
 		cmocka_unit_test(test_net_layouts_accepted),
+		cmocka_unit_test(test_net_offload),
 		cmocka_unit_test(test_layout_stays_put),
 		cmocka_unit_test(test_server_block_checks),
 		cmocka_unit_test(test_health),

@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -273,48 +271,11 @@ static int open_log(struct netb *b, const char *name)
  * remote sends finished 1500-byte frames; native and reuse get the same
  * wire either way.
  */
-/*
- * An ethtool get or set of @cmd (ETHTOOL_G* / ETHTOOL_S*) on @ifname in
- * namespace @ns, in a child so that we stay where we are.  Return: the
- * value got (0 or 1) or 0 after a set, -EIO if the ioctl failed.
- */
-static int ethtool_in_ns(const char *ns, const char *ifname, uint32_t cmd, uint32_t data)
-{
-	char path[64 + DDVM_NETNS_MAX];
-	int status = 0;
-	pid_t pid;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", ns);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (!pid) {
-		struct ethtool_value ev = { .cmd = cmd, .data = data };
-		struct ifreq ifr = { 0 };
-		int fd = open(path, O_RDONLY | O_CLOEXEC), sk;
-
-		if (fd < 0 || setns(fd, CLONE_NEWNET))
-			_exit(2);
-		sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-		ifr.ifr_data = (void *)&ev;
-		_exit(sk < 0 || ioctl(sk, SIOCETHTOOL, &ifr) ? 2 : !!ev.data);
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) > 1)
-		return -EIO;
-	return WEXITSTATUS(status);
-}
-
 static int remote_csum_off(struct netb *b, struct ddvm_err *err)
 {
 	if (b->o->remote_offload)
 		return 0;
-	if (ethtool_in_ns(b->remote_ns, b->tap, ETHTOOL_STXCSUM, 0) < 0)
-		return ddvm_errf(err, -EIO, "cannot turn TX checksum offload off on %s in %s",
-				 b->tap, b->remote_ns);
-	return 0;
+	return ddvm_bench_tx_csum(b->remote_ns, b->tap, false, err);
 }
 
 /* The remote host: a namespace with an iperf3 server, up for the whole run. */
@@ -811,7 +772,7 @@ static void reuse_workloads(struct netb *b, struct reuse *ru)
 	}
 	/* the adapter asks for offloads as it starts; whether it got them is what we measure */
 	say(b, "reuse: %s has TSO %s", b->client_if,
-	    ethtool_in_ns(b->client_ns, b->client_if, ETHTOOL_GTSO, 0) == 1 ?
+	    ddvm_bench_ethtool(b->client_ns, b->client_if, ETHTOOL_GTSO, 0) == 1 ?
 	    "on: the channel carries offloads" : "off: frames cross one by one");
 	for (i = 0; i < b->rep->nr && !interrupted; i++) {
 		const struct ddvm_bench_workload *w = &b->rep->w[i];

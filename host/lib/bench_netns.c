@@ -128,7 +128,7 @@ void ddvm_bench_netns_del(const char *ns)
 		ddvm_bench_ip(NULL, "netns delete %s", ns);
 }
 
-int ddvm_bench_tx_csum(const char *ns, const char *ifname, bool on, struct ddvm_err *err)
+int ddvm_bench_ethtool(const char *ns, const char *ifname, uint32_t cmd, uint32_t data)
 {
 	char path[sizeof(NETNS_DIR) + DDVM_NETNS_MAX + 2];
 	int status = 0;
@@ -137,23 +137,30 @@ int ddvm_bench_tx_csum(const char *ns, const char *ifname, bool on, struct ddvm_
 	snprintf(path, sizeof(path), NETNS_DIR "/%s", ns);
 	pid = fork();
 	if (pid < 0)
-		return ddvm_errf(err, -errno, "fork: %s", strerror(errno));
+		return -EIO;
 	if (!pid) {
 		/* setns() changes the caller's namespace: only a child may */
-		struct ethtool_value ev = { .cmd = ETHTOOL_STXCSUM, .data = on };
+		struct ethtool_value ev = { .cmd = cmd, .data = data };
 		struct ifreq ifr = { 0 };
 		int fd = open(path, O_RDONLY | O_CLOEXEC), sk;
 
 		if (fd < 0 || setns(fd, CLONE_NEWNET))
-			_exit(1);
+			_exit(2);
 		sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 		ifr.ifr_data = (void *)&ev;
-		_exit(sk < 0 || ioctl(sk, SIOCETHTOOL, &ifr) ? 2 : 0);
+		_exit(sk < 0 || ioctl(sk, SIOCETHTOOL, &ifr) ? 2 : !!ev.data);
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
+	if (!WIFEXITED(status) || WEXITSTATUS(status) > 1)
+		return -EIO;
+	return WEXITSTATUS(status);
+}
+
+int ddvm_bench_tx_csum(const char *ns, const char *ifname, bool on, struct ddvm_err *err)
+{
+	if (ddvm_bench_ethtool(ns, ifname, ETHTOOL_STXCSUM, on) < 0)
 		return ddvm_errf(err, -EIO, "cannot turn TX checksum offload %s on %s in namespace %s",
 				 on ? "on" : "off", ifname, ns);
 	return 0;

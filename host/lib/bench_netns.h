@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -35,6 +36,18 @@ int ddvm_bench_netns_add(const char *ns, struct ddvm_err *err);
 
 /* ddvm_bench_netns_del - remove namespace @ns if it exists (quietly). */
 void ddvm_bench_netns_del(const char *ns);
+
+/**
+ * ddvm_bench_ethtool - one ethtool value get or set on interface @ifname in
+ *	namespace @ns, from a child so that the caller stays where it is.
+ * @ns:     the namespace
+ * @ifname: the interface
+ * @cmd:    ETHTOOL_G* or ETHTOOL_S* of a struct ethtool_value
+ * @data:   the value a set writes
+ *
+ * Return: the value got (0 or 1), 0 after a set, or -EIO.
+ */
+int ddvm_bench_ethtool(const char *ns, const char *ifname, uint32_t cmd, uint32_t data);
 
 /**
  * ddvm_bench_tx_csum - turn TX checksum offload of interface @ifname in

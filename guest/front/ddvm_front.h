@@ -57,6 +57,8 @@ struct ddvm_front_chan {
 	u32 own_id;			/* our ivshmem peer id */
 	u32 generation;			/* the server generation we laid out for */
 	u32 server_id;			/* the server's peer id, U32_MAX if none */
+	u64 want_features;		/* DDVM_F_* to accept, beyond EVENT_IDX, when offered */
+	u64 features;			/* what the last layout accepted (cli.features) */
 	struct ddvm_srv_block srv_copy;	/* checked copy behind the last layout */
 	struct ddvm_ring rings[DDVM_MAX_RINGS];
 	u32 nr_rings;

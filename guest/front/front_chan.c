@@ -98,6 +98,9 @@ static int ddvm_front_chan_layout(struct ddvm_front_chan *chan, const struct ddv
 
 	if (ddvm_client_layout(&cli, s, chan->type, chan->own_id, chan->size, want, nr_rings))
 		return -ENOSPC;
+	/* and what the backend wants on top, if this server offers it */
+	cli.features = ddvm_client_features(s->features, chan->want_features);
+
 	/* withdraw the old layout first, so the server never sees half of the new one */
 	ddvm_store_release(&chan->cli->state, DDVM_CLI_NONE);
 	for (i = 0; i < nr_rings; i++) {
@@ -111,6 +114,7 @@ static int ddvm_front_chan_layout(struct ddvm_front_chan *chan, const struct ddv
 	chan->data_off = cli.data_off;
 	chan->data_size = cli.data_size;
 	chan->generation = s->generation;
+	chan->features = cli.features;
 	WRITE_ONCE(chan->server_id, s->peer_id);
 	chan->srv_copy = *s;
 	chan->layouts++;

@@ -5,9 +5,10 @@
  * channel.  The client side of the net protocol, as host/lib/net_client.c
  * does it:
  *
- *  - TX: each frame is copied into its ring entry's buffer; a batch the
- *    stack hands over (xmit_more) is published at once, with at most one
- *    doorbell, and only if the server sleeps on the ring (event index);
+ *  - TX: each frame is copied into its ring entry's buffer (with offloads,
+ *    behind its header into a chain of them: front_net_frames.c); a batch
+ *    the stack hands over (xmit_more) is published at once, with at most
+ *    one doorbell, and only if the server sleeps on the ring (event index);
  *  - RX: NAPI takes the frames the server published, hands the buffers
  *    back once per poll, and asks for a doorbell only when it goes idle;
  *  - the link is a wire that never goes down: while no server runs (the
@@ -17,39 +18,26 @@
  *    (a restarted DD/OS's NIC may take a moment to find its link: that is
  *    the NIC's real state, and the flap it shows makes the stack check its
  *    neighbours again, as after a cable was plugged back);
+ *  - offloads (DDVM_F_NET_OFFLOAD: checksums, TSO, 64 KiB frames both
+ *    ways) are accepted whenever the server offers them, as libddvm does,
+ *    unless net_offload=0; a new generation may offer otherwise (another
+ *    DD/OS), and the interface's features then follow (ndo_fix_features);
  *  - a server that moves a ring index impossibly gets the channel reset.
  */
 #include <linux/etherdevice.h>
-#include <linux/netdevice.h>
+#include <linux/module.h>
+#include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
-#include <linux/timer.h>
 
-#include "ddvm_front.h"
+#include "front_net.h"
 
 /* libddvm's limits on what a server may describe */
 #define DDVM_FRONT_NET_MTU_MIN		68
 #define DDVM_FRONT_NET_MTU_MAX		9000
-/* Ethernet header plus one VLAN tag: what a frame may add to the MTU. */
-#define DDVM_FRONT_NET_FRAME_OVERHEAD	18
 
-struct ddvm_front_net {
-	struct ddvm_front_chan chan;	/* first: the PCI drvdata points here */
-	struct net_device *dev;
-	struct napi_struct napi;
-	spinlock_t lock;		/* rings, layout, counters: xmit, NAPI, timer */
-	struct ddvm_ring_want want[DDVM_NET_NR_RINGS];
-	struct ddvm_cli_block layout;	/* private: ring sizes and data area, for buffer offsets */
-	u8 *data;			/* the data area */
-	struct ddvm_net_info info;	/* checked copy of the current server's */
-	u32 max_frame;
-	u32 tx_pub_old;			/* TX ring index last published */
-	u32 tx_cons_seen;		/* the server's TX index at the last recheck */
-	bool event_idx;			/* the server honours cons_event/prod_event */
-	bool usable;			/* this layout's server accepted, its rings sane */
-	bool reset_asked;		/* we asked for a fresh generation */
-	struct timer_list timer;	/* carrier, and the safety net; while up */
-	u64 ring_errors, bad_servers, doorbells, rechecks;
-};
+static bool ddvm_front_net_offload = true;
+module_param_named(net_offload, ddvm_front_net_offload, bool, 0444);
+MODULE_PARM_DESC(net_offload, "accept the net channels' offloads (checksums, TSO) when offered (default 1)");
 
 static void ddvm_front_net_notify(struct ddvm_front_net *n)
 {
@@ -69,6 +57,9 @@ static int ddvm_front_net_plan(struct ddvm_front_net *n)
 	}
 	n->want[DDVM_NET_RING_TX] = (struct ddvm_ring_want){ e, sizeof(struct ddvm_net_desc) };
 	n->want[DDVM_NET_RING_RX] = (struct ddvm_ring_want){ e, sizeof(struct ddvm_net_desc) };
+	/* a chain must fit a ring with room to spare (ddvm_net_layout_check) */
+	if (ddvm_front_net_offload && e >= DDVM_NET_OFFLOAD_MIN_ENTRIES)
+		n->chan.want_features = DDVM_F_NET_OFFLOAD;
 	return 0;
 }
 
@@ -80,6 +71,7 @@ static int ddvm_front_net_bind_layout(struct ddvm_front_net *n)
 
 	memset(l, 0, sizeof(*l));
 	l->nr_rings = DDVM_NET_NR_RINGS;
+	l->features = n->chan.features;
 	for (i = 0; i < DDVM_NET_NR_RINGS; i++) {
 		l->rings[i].entries = n->want[i].entries;
 		l->rings[i].entry_size = n->want[i].entry_size;
@@ -125,8 +117,11 @@ static int ddvm_front_net_adopt(struct ddvm_front_net *n, const struct ddvm_srv_
 	i.ifname[sizeof(i.ifname) - 1] = '\0';
 	i.driver[sizeof(i.driver) - 1] = '\0';
 	n->info = i;
-	n->max_frame = min_t(u32, i.mtu + DDVM_FRONT_NET_FRAME_OVERHEAD, DDVM_NET_BUF_SIZE);
+	n->mtu_frame = i.mtu + DDVM_NET_FRAME_OVERHEAD;
+	n->max_frame = min_t(u32, n->mtu_frame, DDVM_NET_BUF_SIZE);
 	n->event_idx = !!(s->features & DDVM_F_EVENT_IDX);
+	/* what our layout accepted of what this server offered */
+	WRITE_ONCE(n->offload, !!(n->chan.features & DDVM_F_NET_OFFLOAD));
 	n->usable = true;
 	return 0;
 }
@@ -148,11 +143,40 @@ static void ddvm_front_net_ring_broken_locked(struct ddvm_front_net *n)
 }
 
 /*
+ * The interface's features follow what the layout carries: the stack
+ * stops handing us TSO frames and partial checksums as soon as a
+ * generation without offloads runs (those it hands over meanwhile are
+ * lost, or finished: front_net_frames.c), and gets them back with one
+ * that has them.  Process context, under rtnl.
+ */
+static void ddvm_front_net_features_work(struct work_struct *work)
+{
+	struct ddvm_front_net *n = container_of(work, struct ddvm_front_net, features_work);
+
+	rtnl_lock();
+	if (n->dev->reg_state == NETREG_REGISTERED)
+		netdev_update_features(n->dev);
+	rtnl_unlock();
+}
+
+static netdev_features_t ddvm_front_net_fix_features(struct net_device *dev,
+						     netdev_features_t features)
+{
+	struct ddvm_front_net *n = netdev_priv(dev);
+
+	if (!READ_ONCE(n->offload))
+		features &= ~DDVM_FRONT_NET_OFFLOADS;
+	return features;
+}
+
+/*
  * A new server generation waits for a layout: frames in flight are lost (a
  * restart is a cable pulled and plugged back); lay out again and carry on.
  */
 static void ddvm_front_net_relayout_locked(struct ddvm_front_net *n)
 {
+	bool offload = n->offload;
+
 	n->usable = false;
 	n->reset_asked = false;
 	if (ddvm_front_chan_relayout(&n->chan, n->want, DDVM_NET_NR_RINGS))
@@ -164,8 +188,11 @@ static void ddvm_front_net_relayout_locked(struct ddvm_front_net *n)
 		n->bad_servers++;
 		return;
 	}
-	netdev_info(n->dev, "server generation %u (peer %u, %s on %s)\n", n->chan.generation,
-		    n->chan.server_id, n->info.ifname, n->info.driver);
+	netdev_info(n->dev, "server generation %u (peer %u, %s on %s), offloads %s\n",
+		    n->chan.generation, n->chan.server_id, n->info.ifname, n->info.driver,
+		    n->offload ? "on" : "off");
+	if (n->offload != offload)
+		schedule_work(&n->features_work);
 	if (netif_queue_stopped(n->dev))
 		netif_wake_queue(n->dev);	/* a fresh, empty TX ring */
 }
@@ -200,49 +227,72 @@ static void ddvm_front_net_publish_locked(struct ddvm_front_net *n)
 	n->tx_pub_old = tx->local;
 }
 
+/* Free TX entries the queue needs to run: room for the longest frame. */
+static int ddvm_front_net_tx_need(const struct ddvm_front_net *n)
+{
+	return n->offload ? DDVM_NET_CHAIN_MAX : 1;
+}
+
+/*
+ * The server may have freed TX entries: let a stopped queue go again once
+ * they are enough for any frame; until then, ask the server to ring when
+ * it frees more, and look once more (it may have freed them meanwhile).
+ */
+static void ddvm_front_net_tx_room_locked(struct ddvm_front_net *n)
+{
+	struct ddvm_ring *tx = &n->chan.rings[DDVM_NET_RING_TX];
+	int room, need = ddvm_front_net_tx_need(n);
+
+	if (!netif_queue_stopped(n->dev))
+		return;
+	room = ddvm_ring_free(tx);
+	if (room >= 0 && room < need)
+		room = ddvm_ring_arm_room(tx);
+	if (room < 0)
+		ddvm_front_net_ring_broken_locked(n);
+	else if (room >= need)
+		netif_wake_queue(n->dev);
+}
+
+/* The TX ring may not hold the next frame: stop until the server frees entries. */
+static void ddvm_front_net_tx_full_locked(struct ddvm_front_net *n)
+{
+	netif_stop_queue(n->dev);
+	ddvm_front_net_tx_room_locked(n);
+}
+
 static netdev_tx_t ddvm_front_net_xmit(struct sk_buff *skb, struct net_device *dev)
 {
 	struct ddvm_front_net *n = netdev_priv(dev);
 	struct ddvm_ring *tx = &n->chan.rings[DDVM_NET_RING_TX];
-	struct ddvm_net_desc d = { 0 };
 	u32 len = skb->len;
-	int room;
+	int room, used;
 
 	spin_lock(&n->lock);
 	/* no server: the frame is lost, as on a wire with nobody at the other end */
 	if (!ddvm_front_net_sync_locked(n))
 		goto out_drop;
-	if (len < DDVM_NET_MIN_FRAME || len > n->max_frame) {
-		dev->stats.tx_errors++;
-		goto out_drop;
-	}
 	room = ddvm_ring_free(tx);
 	if (room < 0) {
 		ddvm_front_net_ring_broken_locked(n);
 		goto out_drop;
 	}
-	if (!room) {	/* the queue stops before the ring fills; a late frame is dropped */
-		netif_stop_queue(dev);
+	used = n->offload ? ddvm_front_net_tx_chain(n, skb, room) :
+			    ddvm_front_net_tx_plain(n, skb, room);
+	if (used == -ENOSPC) {
+		/* the queue stops before the ring fills; a late frame is dropped */
+		ddvm_front_net_tx_full_locked(n);
 		ddvm_front_net_publish_locked(n);
 		goto out_drop;
 	}
-	if (skb_copy_bits(skb, 0, n->data + ddvm_net_buf_off(&n->layout, DDVM_NET_RING_TX, tx->local),
-			  len))
+	if (used < 0) {
+		dev->stats.tx_errors++;
 		goto out_drop;
-	d.len = len;
-	memcpy(ddvm_ring_next(tx), &d, sizeof(d));
-	tx->local++;
+	}
 	dev->stats.tx_packets++;
 	dev->stats.tx_bytes += len;
-	if (room == 1) {
-		/* full: sleep until the server frees an entry, unless it did already */
-		netif_stop_queue(dev);
-		room = ddvm_ring_arm_room(tx);
-		if (room < 0)
-			ddvm_front_net_ring_broken_locked(n);
-		else if (room > 0)
-			netif_start_queue(dev);
-	}
+	if (room - used < ddvm_front_net_tx_need(n))
+		ddvm_front_net_tx_full_locked(n);
 	/* one publication, and at most one doorbell, per batch the stack hands us */
 	if (!netdev_xmit_more() || netif_queue_stopped(dev))
 		ddvm_front_net_publish_locked(n);
@@ -257,60 +307,39 @@ out_drop:
 	return NETDEV_TX_OK;
 }
 
-/* Take up to @budget received frames into @q.  Return: ring entries taken. */
+/* Take up to @budget received frames into @q.  Return: frames taken. */
 static int ddvm_front_net_rx_locked(struct ddvm_front_net *n, struct sk_buff_head *q, int budget)
 {
 	struct ddvm_ring *rx = &n->chan.rings[DDVM_NET_RING_RX];
 	struct net_device *dev = n->dev;
-	struct ddvm_net_desc d;
 	struct sk_buff *skb;
 	u32 old = rx->local;
 	int avail, done = 0;
-	u64 off;
 
 	avail = ddvm_ring_avail(rx);
 	if (avail < 0) {
 		ddvm_front_net_ring_broken_locked(n);
 		return 0;
 	}
-	while (avail-- > 0 && done < budget) {
-		off = ddvm_net_buf_off(&n->layout, DDVM_NET_RING_RX, rx->local);
-		ddvm_ring_take(rx, &d);		/* d is ours: the server cannot change it now */
+	while (avail > 0 && done < budget) {
 		done++;
-		if (d.len < DDVM_NET_MIN_FRAME || d.len > DDVM_NET_BUF_SIZE) {
-			dev->stats.rx_length_errors++;
-			dev->stats.rx_errors++;
-			continue;
+		if (!n->offload) {
+			skb = ddvm_front_net_rx_plain(n, &avail);
+		} else if (ddvm_front_net_rx_chain(n, &avail, &skb)) {
+			ddvm_front_net_ring_broken_locked(n);	/* what we took so far is good */
+			break;
 		}
-		skb = napi_alloc_skb(&n->napi, d.len);
-		if (!skb) {
-			dev->stats.rx_dropped++;
+		if (!skb)
 			continue;
-		}
-		skb_put_data(skb, n->data + off, d.len);
+		dev->stats.rx_packets++;
+		dev->stats.rx_bytes += skb->len;
 		skb->protocol = eth_type_trans(skb, dev);
 		__skb_queue_tail(q, skb);
-		dev->stats.rx_packets++;
-		dev->stats.rx_bytes += d.len;
 	}
 	/* the buffers go back once per poll; the server drops, never waits, when we lag */
-	if (rx->local != old && ddvm_ring_consumed(rx, old))
+	if (n->usable && rx->local != old && ddvm_ring_consumed(rx, old))
 		ddvm_front_net_notify(n);
 	return done;
-}
-
-/* The server freed TX entries: let the stack send again. */
-static void ddvm_front_net_tx_room_locked(struct ddvm_front_net *n)
-{
-	int room;
-
-	if (!netif_queue_stopped(n->dev))
-		return;
-	room = ddvm_ring_free(&n->chan.rings[DDVM_NET_RING_TX]);
-	if (room < 0)
-		ddvm_front_net_ring_broken_locked(n);
-	else if (room > 0)
-		netif_wake_queue(n->dev);
 }
 
 static int ddvm_front_net_poll(struct napi_struct *napi, int budget)
@@ -434,7 +463,48 @@ static const struct net_device_ops ddvm_front_net_ops = {
 	.ndo_stop = ddvm_front_net_stop,
 	.ndo_start_xmit = ddvm_front_net_xmit,
 	.ndo_validate_addr = eth_validate_addr,
+	.ndo_fix_features = ddvm_front_net_fix_features,
+	.ndo_features_check = ddvm_front_net_features_check,
 	/* no ndo_set_mac_address: the address is the channel's, fixed by the DD/OS */
+};
+
+/*
+ * /sys/class/net/ddvmnetN/ddvm/: whether the current layout carries
+ * offloads, and how many GSO frames crossed the channel whole each way
+ * and how many offloaded frames the server wrote that we refused.
+ */
+static ssize_t offload_show(struct device *d, struct device_attribute *attr, char *buf)
+{
+	struct ddvm_front_net *n = netdev_priv(to_net_dev(d));
+
+	return sysfs_emit(buf, "%d\n", READ_ONCE(n->offload));
+}
+static DEVICE_ATTR_RO(offload);
+
+#define DDVM_FRONT_NET_COUNTER(name)							\
+static ssize_t name##_show(struct device *d, struct device_attribute *attr, char *buf)	\
+{											\
+	struct ddvm_front_net *n = netdev_priv(to_net_dev(d));				\
+											\
+	return sysfs_emit(buf, "%llu\n", READ_ONCE(n->name));				\
+}											\
+static DEVICE_ATTR_RO(name)
+
+DDVM_FRONT_NET_COUNTER(tx_gso);
+DDVM_FRONT_NET_COUNTER(rx_gso);
+DDVM_FRONT_NET_COUNTER(rx_bad_hdr);
+
+static struct attribute *ddvm_front_net_attrs[] = {
+	&dev_attr_offload.attr,
+	&dev_attr_tx_gso.attr,
+	&dev_attr_rx_gso.attr,
+	&dev_attr_rx_bad_hdr.attr,
+	NULL,
+};
+
+static const struct attribute_group ddvm_front_net_attr_group = {
+	.name = "ddvm",
+	.attrs = ddvm_front_net_attrs,
 };
 
 int ddvm_front_net_probe(struct pci_dev *pdev, const struct ddvm_front_entry *entry)
@@ -453,6 +523,7 @@ int ddvm_front_net_probe(struct pci_dev *pdev, const struct ddvm_front_entry *en
 	n->dev = dev;
 	spin_lock_init(&n->lock);
 	timer_setup(&n->timer, ddvm_front_net_timer, 0);
+	INIT_WORK(&n->features_work, ddvm_front_net_features_work);
 
 	ret = ddvm_front_chan_open(&n->chan, pdev, DDVM_CHAN_NET);
 	if (ret)
@@ -477,8 +548,15 @@ int ddvm_front_net_probe(struct pci_dev *pdev, const struct ddvm_front_entry *en
 	eth_hw_addr_set(dev, n->info.mac);
 	dev->netdev_ops = &ddvm_front_net_ops;
 	dev->min_mtu = DDVM_FRONT_NET_MTU_MIN;
-	dev->max_mtu = n->max_frame - DDVM_FRONT_NET_FRAME_OVERHEAD;
+	dev->max_mtu = n->max_frame - DDVM_NET_FRAME_OVERHEAD;
 	dev->mtu = min_t(u32, n->info.mtu, dev->max_mtu);
+	/* all of them; ndo_fix_features keeps those the layout carries */
+	dev->hw_features = DDVM_FRONT_NET_OFFLOADS;
+	dev->features = DDVM_FRONT_NET_OFFLOADS;
+	/* a TSO frame and its header must fit a chain, its segments the server's limit */
+	netif_set_tso_max_size(dev, min_t(u32, GSO_LEGACY_MAX_SIZE, DDVM_NET_OFFLOAD_MAX_FRAME));
+	netif_set_tso_max_segs(dev, DDVM_NET_GSO_MAX_SEGS);
+	dev->sysfs_groups[0] = &ddvm_front_net_attr_group;
 	netif_napi_add(dev, &n->napi, ddvm_front_net_poll);
 	netif_carrier_off(dev);
 	pci_set_drvdata(pdev, &n->chan);
@@ -488,10 +566,10 @@ int ddvm_front_net_probe(struct pci_dev *pdev, const struct ddvm_front_entry *en
 		dev_err(&pdev->dev, "cannot register %s: %d\n", name, ret);
 		goto out_napi;
 	}
-	netdev_info(dev, "%pM, MTU %u, on %s (%s) of the DD/OS (peer %u, generation %u), %u+%u frames\n",
+	netdev_info(dev, "%pM, MTU %u, on %s (%s) of the DD/OS (peer %u, generation %u), %u+%u buffers, offloads %s\n",
 		    dev->dev_addr, dev->mtu, n->info.ifname, n->info.driver, n->chan.server_id,
 		    n->chan.generation, n->want[DDVM_NET_RING_TX].entries,
-		    n->want[DDVM_NET_RING_RX].entries);
+		    n->want[DDVM_NET_RING_RX].entries, n->offload ? "on" : "off");
 	return 0;
 
 out_napi:
@@ -510,10 +588,12 @@ void ddvm_front_net_remove(struct ddvm_front_chan *chan)
 	struct net_device *dev = n->dev;
 
 	unregister_netdev(dev);		/* stops it: timer and NAPI are off */
+	cancel_work_sync(&n->features_work);
 	WRITE_ONCE(chan->on_doorbell, NULL);
 	ddvm_front_chan_close(chan);
 	netif_napi_del(&n->napi);
-	dev_info(&chan->pdev->dev, "%s: removed (%llu layouts, %llu ring errors, %llu servers refused, %llu doorbells, %llu rechecks)\n",
-		 dev->name, chan->layouts, n->ring_errors, n->bad_servers, n->doorbells, n->rechecks);
+	dev_info(&chan->pdev->dev, "%s: removed (%llu layouts, %llu ring errors, %llu servers refused, %llu doorbells, %llu rechecks, %llu+%llu GSO frames out+in, %llu refused)\n",
+		 dev->name, chan->layouts, n->ring_errors, n->bad_servers, n->doorbells, n->rechecks,
+		 n->tx_gso, n->rx_gso, n->rx_bad_hdr);
 	free_netdev(dev);
 }

@@ -18,10 +18,16 @@
  *    scribbles over our completion ring and fails ("corrupt"), where the
  *    garbage completions must be dropped;
  *  - NIC: ddvmnet0 with the channel's MAC and an address pings the remote
- *    host and sends it 64 MiB over TCP, checksummed at both ends; the NIC
- *    DD/OS is killed in the middle of a second transfer: ddvmnet0 keeps
- *    its carrier and address while no server runs, the same TCP
- *    connection carries on, and every byte arrives.
+ *    host, sends it 64 MiB over TCP and receives 16 MiB from it,
+ *    checksummed at both ends, with the channel's offloads: TSO frames
+ *    cross it whole both ways (the front end's counters) and the DD/OS
+ *    refuses none of them; the NIC DD/OS is killed in the middle of a
+ *    second transfer: ddvmnet0 keeps its carrier and address while no
+ *    server runs, the same TCP connection carries on, every byte arrives,
+ *    and the new generation has offloads again; then the module is loaded
+ *    again with net_offload=0: the plain channel (as with a DD/OS that
+ *    offers no offloads) carries a third transfer, every byte, no TSO
+ *    frame crossing it.
  *
  * The client's kernel log must stay clean (no BUG, WARNING, Oops).
  * Needs root (namespaces, taps).
@@ -64,6 +70,10 @@
 #define PORT		7041
 #define XFER1_BYTES	(64u << 20)
 #define XFER2_BYTES	(16u << 20)
+#define XFER3_BYTES	(16u << 20)	/* from the remote to the client */
+#define SEND_PORT	7042		/* where the remote sends it from */
+#define GATE_PORT	7043		/* the client waits here until we looked at the DD/OS */
+#define XFER4_BYTES	(8u << 20)	/* without offloads (net_offload=0) */
 #define KILL_AFTER	(4u << 20)	/* bytes of the second transfer before the NIC DD/OS dies */
 #define RX_TIMEOUT_S	90		/* a receive may wait out a DD/OS restart */
 
@@ -92,7 +102,7 @@ static int64_t now_ms(void)
  */
 static void start_client(const char *dir, const char *sock, const char *append, const char *script)
 {
-	char chardev[256], cmdline[2048], console[160], b64[1536];
+	char chardev[256], cmdline[2048], console[160], b64[1800];
 	const char *args[] = { "-chardev", chardev, "-device",
 			       "ivshmem-doorbell,chardev=fch0,vectors=1,addr=0x10", NULL };
 	struct clientvm_opts o = { .name = "front-client", .console = console, .append = cmdline,
@@ -102,7 +112,9 @@ static void start_client(const char *dir, const char *sock, const char *append, 
 	if (ddvm_base64(b64, sizeof(b64), script, strlen(script)) < 0)
 		fail_msg("the client's script (%zu bytes) is too long for the kernel command line",
 			 strlen(script));
-	snprintf(cmdline, sizeof(cmdline), "ddvm.mode=client ddvm.halt=1 %s ddvm.cmd=%s", append, b64);
+	if (snprintf(cmdline, sizeof(cmdline), "ddvm.mode=client ddvm.halt=1 %s ddvm.cmd=%s", append,
+		     b64) >= (int)sizeof(cmdline))
+		fail_msg("the client's kernel command line is over %zu bytes", sizeof(cmdline) - 1);
 	snprintf(chardev, sizeof(chardev), "socket,id=fch0,path=%s", sock);
 	snprintf(console, sizeof(console), "%s/client.log", dir);
 	if (clientvm_start(&g.vm, &o))
@@ -418,26 +430,33 @@ static void test_blk_corrupt_mid_write(void **state)
 struct rx {
 	int listen_fd;
 	unsigned int nr;		/* connections to take */
-	uint64_t bytes[2];		/* atomic: received so far */
-	char sha[2][65];
-	bool done[2];			/* atomic */
+	uint64_t bytes[3];		/* atomic: received so far */
+	char sha[3][65];
+	bool done[3];			/* atomic */
 	char why[256];
 };
 
-/* Feed @fd's stream to sha256sum until EOF; the hex digest to @sha. */
-static int hash_stream(struct rx *rx, unsigned int k, int fd)
-{
-	int in[2], out[2], status;
-	char buf[65536];
-	ssize_t r;
+/* A sha256sum process: bytes go to *@in, the digest comes from *@out. */
+struct sha_child {
+	int in, out;
 	pid_t pid;
+};
 
-	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
+static int sha_start(struct sha_child *c)
+{
+	int in[2], out[2];
+
+	if (pipe2(in, O_CLOEXEC))
 		return -errno;
-	pid = fork();
-	if (pid < 0)
+	if (pipe2(out, O_CLOEXEC)) {
+		close(in[0]);
+		close(in[1]);
 		return -errno;
-	if (!pid) {
+	}
+	c->pid = fork();
+	if (c->pid < 0)
+		return -errno;
+	if (!c->pid) {
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		execlp("sha256sum", "sha256sum", NULL);
@@ -445,24 +464,49 @@ static int hash_stream(struct rx *rx, unsigned int k, int fd)
 	}
 	close(in[0]);
 	close(out[1]);
+	c->in = in[1];
+	c->out = out[0];
+	return 0;
+}
+
+/* End the input and read the hex digest into @sha ("" if there is none). */
+static void sha_end(struct sha_child *c, char sha[65])
+{
+	ssize_t r;
+	int status;
+
+	close(c->in);
+	r = read(c->out, sha, 64);
+	sha[r == 64 ? 64 : 0] = '\0';
+	close(c->out);
+	waitpid(c->pid, &status, 0);
+}
+
+/* Feed @fd's stream to sha256sum until EOF; the hex digest to @sha. */
+static int hash_stream(struct rx *rx, unsigned int k, int fd)
+{
+	struct sha_child c;
+	char buf[65536];
+	ssize_t r;
+	int ret;
+
+	ret = sha_start(&c);
+	if (ret)
+		return ret;
 	for (;;) {
 		r = recv(fd, buf, sizeof(buf), 0);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			break;
-		if (write(in[1], buf, (size_t)r) != r)
+		if (write(c.in, buf, (size_t)r) != r)
 			break;
 		__atomic_add_fetch(&rx->bytes[k], (uint64_t)r, __ATOMIC_RELAXED);
 	}
 	if (r < 0)
 		snprintf(rx->why, sizeof(rx->why), "connection %u: recv after %llu bytes: %s", k + 1,
 			 (unsigned long long)rx->bytes[k], strerror(errno));
-	close(in[1]);
-	r = read(out[0], rx->sha[k], 64);
-	rx->sha[k][r == 64 ? 64 : 0] = '\0';
-	close(out[0]);
-	waitpid(pid, &status, 0);
+	sha_end(&c, rx->sha[k]);
 	return 0;
 }
 
@@ -492,9 +536,9 @@ static void *rx_main(void *arg)
 	return NULL;
 }
 
-static int rx_listen(const char *ns, const char *addr)
+static int rx_listen(const char *ns, const char *addr, int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(PORT) };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
 	int fd, one = 1;
 
 	fd = vmtest_netns_socket(ns, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -533,7 +577,175 @@ static void check_transfer(struct rx *rx, unsigned int k, uint64_t bytes)
 }
 
 /*
+ * The remote host's sending end: one connection on SEND_PORT gets
+ * XFER3_BYTES of pseudo-random data, hashed with sha256sum as they go out.
+ */
+struct tx {
+	int listen_fd;
+	char sha[65];
+	bool done;			/* atomic */
+	char why[256];
+};
+
+static int send_stream(struct tx *tx, int fd)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull, buf[8192];
+	struct sha_child c;
+	uint32_t sent, i;
+	int ret;
+
+	ret = sha_start(&c);
+	if (ret) {
+		snprintf(tx->why, sizeof(tx->why), "cannot run sha256sum: %s", strerror(-ret));
+		return ret;
+	}
+	for (sent = 0; sent < XFER3_BYTES; sent += sizeof(buf)) {
+		for (i = 0; i < sizeof(buf) / sizeof(buf[0]); i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[i] = x;
+		}
+		if (write(c.in, buf, sizeof(buf)) != (ssize_t)sizeof(buf) ||
+		    send(fd, buf, sizeof(buf), MSG_NOSIGNAL) != (ssize_t)sizeof(buf)) {
+			snprintf(tx->why, sizeof(tx->why), "send after %u bytes: %s", sent,
+				 strerror(errno));
+			break;
+		}
+	}
+	sha_end(&c, tx->sha);
+	return 0;
+}
+
+static void *tx_main(void *arg)
+{
+	struct tx *tx = arg;
+	struct timeval tv = { .tv_sec = RX_TIMEOUT_S };
+	struct pollfd p = { .fd = tx->listen_fd, .events = POLLIN };
+	int fd;
+
+	if (poll(&p, 1, 2 * STEP_MS) != 1) {
+		snprintf(tx->why, sizeof(tx->why), "no connection within %d ms", 2 * STEP_MS);
+		goto out;
+	}
+	fd = accept4(tx->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0) {
+		snprintf(tx->why, sizeof(tx->why), "accept: %s", strerror(errno));
+		goto out;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	send_stream(tx, fd);
+	close(fd);	/* the client's nc exits at our end of the stream */
+out:
+	__atomic_store_n(&tx->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* The VM said "GOT <bytes> <sha256>  -": what the remote sent, every byte. */
+static void check_received(struct tx *tx)
+{
+	char line[192], sha[65];
+	unsigned long long bytes;
+	int64_t end = now_ms() + 30000;
+
+	expect("GOT ", STEP_MS, line, sizeof(line));
+	while (!__atomic_load_n(&tx->done, __ATOMIC_ACQUIRE) && now_ms() < end)
+		usleep(20000);
+	if (!__atomic_load_n(&tx->done, __ATOMIC_ACQUIRE) || tx->why[0])
+		fail_msg("the remote's transfer to the client: %s", tx->why[0] ? tx->why : "never ended");
+	if (sscanf(line, "GOT %llu %64s", &bytes, sha) != 2)
+		fail_msg("the client's receive: %s", line);
+	if (bytes != XFER3_BYTES || strcmp(sha, tx->sha))
+		fail_msg("the client received %llu bytes, sha256 %s; the remote sent %u, sha256 %s",
+			 bytes, sha, XFER3_BYTES, tx->sha);
+	print_message("  remote to client: %u bytes, sha256 %.16s... at both ends\n",
+		      XFER3_BYTES, tx->sha);
+}
+
+/*
+ * "OFFL K <offload> <tx_gso> <rx_gso> <rx_bad_hdr>" from ddvmnet0's
+ * counters (/sys/class/net/ddvmnet0/ddvm): with @on, the layout carries
+ * offloads, more TSO frames than @tx_before crossed the channel whole
+ * (and GRO frames, if @want_rx); without, none did.  Never a frame the
+ * DD/OS wrote refused.  Return: the TSO frames sent so far.
+ */
+static unsigned long long check_offloads(unsigned int k, unsigned long long tx_before,
+					 bool want_rx, bool on_wanted)
+{
+	unsigned long long on, tx_gso, rx_gso, bad;
+	char line[192], want[16];
+
+	snprintf(want, sizeof(want), "OFFL %u ", k);
+	expect(want, STEP_MS, line, sizeof(line));
+	if (sscanf(line + strlen(want), "%llu %llu %llu %llu", &on, &tx_gso, &rx_gso, &bad) != 4)
+		fail_msg("no offload counters from ddvmnet0: %s", line);
+	if (!on_wanted) {
+		if (on || tx_gso || rx_gso || bad)
+			fail_msg("ddvmnet0 loaded with net_offload=0: %s", line);
+		print_message("  no offloads: no TSO frame crossed the channel\n");
+		return 0;
+	}
+	if (on != 1)
+		fail_msg("ddvmnet0's layout does not carry the channel's offloads: %s", line);
+	if (tx_gso <= tx_before)
+		fail_msg("no TSO frame crossed the channel whole (%s, %llu before)", line, tx_before);
+	if (want_rx && !rx_gso)
+		fail_msg("no GRO frame of the DD/OS reached ddvmnet0 whole: %s", line);
+	if (bad)
+		fail_msg("ddvmnet0 refused %llu offloaded frames of the DD/OS: %s", bad, line);
+	print_message("  offloads %u: %llu TSO frames out, %llu GRO frames in, none refused\n", k,
+		      tx_gso, rx_gso);
+	return tx_gso;
+}
+
+/*
+ * The DD/OS's view of the channel (state.json, sampled by the supervisor):
+ * it runs our layout with offloads and refused none of our frames.
+ */
+static void dd_offload_clean(const char *run_dir)
+{
+	struct ddvm_err err;
+	json_t *st, *net;
+	long long bad = -1, cut = -1;
+	bool on = false;
+
+	if (ddvm_state_load(run_dir, &st, &err))
+		fail_msg("%s/state.json: %s", run_dir, err.msg);
+	net = json_object_get(json_object_get(json_array_get(json_object_get(json_array_get(
+		json_object_get(st, "domains"), 0), "channels"), 0), "server"), "net");
+	if (net) {
+		on = json_is_true(json_object_get(net, "offload"));
+		bad = json_integer_value(json_object_get(net, "tx_bad_hdr"));
+		cut = json_integer_value(json_object_get(net, "rx_segmented"));
+	}
+	json_decref(st);
+	if (!on || bad)
+		fail_msg("the NIC DD/OS's channel: offload %d, %lld frames refused (%s/state.json)",
+			 on, bad, run_dir);
+	print_message("  NIC DD/OS: offloads on, no frame refused, %lld GSO frames cut up for us\n",
+		      cut);
+}
+
+/* Let the client go on: a connection on the gate, closed at once. */
+static void open_gate(int gate_fd)
+{
+	struct pollfd p = { .fd = gate_fd, .events = POLLIN };
+	int fd;
+
+	if (poll(&p, 1, STEP_MS) != 1)
+		fail_msg("the client never came to the gate (port %d)", GATE_PORT);
+	fd = accept4(gate_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		fail_msg("accept on the gate: %s", strerror(errno));
+	close(fd);
+}
+
+/*
  * x K BYTES: BYTES of random data to the remote, hashed as they go out.
+ * y: what the remote sends, counted and hashed.
+ * o K: ddvmnet0's offload counters.
+ * After the restart, the client waits for the test to look at the DD/OS
+ * (GATE_PORT), then loads the module again without offloads.
  * The second transfer runs while the NIC DD/OS is killed; meanwhile the
  * carrier is sampled every 100 ms: it must stay until the front end lays
  * out for the new server, and after that it is the new NIC's (counted for
@@ -544,7 +756,11 @@ static void check_transfer(struct rx *rx, unsigned int k, uint64_t bytes)
 	"ping -c 3 -W 2 $R >/dev/null && echo PING-OK\n" \
 	"x(){ mkfifo /tmp/f$1; sha256sum /tmp/f$1 >/tmp/s$1 &\n" \
 	" head -c $2 /dev/urandom | tee /tmp/f$1 | nc $R %d; wait; read s r </tmp/s$1; echo \"SENT $1 $s\"; }\n" \
+	"y(){ nc $R %d </dev/null >/tmp/y; echo \"GOT $(wc -c </tmp/y) $(sha256sum </tmp/y)\"; rm /tmp/y; }\n" \
+	"o(){ echo OFFL $1 $(cd /sys/class/net/ddvmnet0/ddvm; cat offload tx_gso rx_gso rx_bad_hdr); }\n" \
 	"x 1 %u\n" \
+	"y\n" \
+	"o 1\n" \
 	"x 2 %u &\n" \
 	"echo XFER2\n" \
 	"i=0; d=0; a=0; e=900; f=never\n" \
@@ -554,18 +770,27 @@ static void check_transfer(struct rx *rx, unsigned int k, uint64_t bytes)
 	" usleep 100000; i=$((i+1)); done\n" \
 	"echo \"NEWGEN at=$f carrier_off=$d after=$a\"\n" \
 	"wait\n" \
+	"o 2\n" \
 	"i=0; until ping -c 1 -W 2 $R >/dev/null; do i=$((i+1)); [ $i -lt 30 ] || break; done\n" \
 	"echo \"PING-BACK $i\"\n" \
 	"read o </sys/class/net/ddvmnet0/operstate\n" \
-	"echo \"IF $o $(cat /sys/class/net/ddvmnet0/address) $(ip -4 addr show ddvmnet0 | grep -o 'inet [0-9./]*')\"\n"
+	"echo \"IF $o $(cat /sys/class/net/ddvmnet0/address) $(ip -4 addr show ddvmnet0 | grep -o 'inet [0-9./]*')\"\n" \
+	"nc $R %d </dev/null\n" \
+	"rmmod ddvm_front; insmod " FRONT_KO " channels=" CHAN_PCI "=net net_offload=0\n" \
+	"ip a add 10.79.%d.10/24 dev ddvmnet0; ip l set ddvmnet0 up\n" \
+	"x 3 %u\n" \
+	"o 3\n"
 
 static void test_net(void **state)
 {
 	struct vmtest_net *n = &g.n;
-	struct rx rx = { .nr = 2 };
+	struct rx rx = { .nr = 3 };
+	struct tx tx = { 0 };
 	char sock[192], script[2048], append[256], line[256], want[128], mac[18];
 	unsigned int polls, off, after;
-	pthread_t thread;
+	unsigned long long tso;
+	pthread_t thread, sender;
+	int gate_fd;
 	int64_t end;
 	int ret;
 
@@ -573,20 +798,31 @@ static void test_net(void **state)
 	g.n_up = true;
 	if (ret)
 		fail_msg("%s", n->why);
-	rx.listen_fd = rx_listen(n->remote_ns, n->remote_addr);
+	rx.listen_fd = rx_listen(n->remote_ns, n->remote_addr, PORT);
 	if (rx.listen_fd < 0)
 		fail_msg("listening on %s:%d in %s: %s", n->remote_addr, PORT, n->remote_ns,
 			 strerror(-rx.listen_fd));
+	tx.listen_fd = rx_listen(n->remote_ns, n->remote_addr, SEND_PORT);
+	if (tx.listen_fd < 0)
+		fail_msg("listening on %s:%d in %s: %s", n->remote_addr, SEND_PORT, n->remote_ns,
+			 strerror(-tx.listen_fd));
 	assert_int_equal(pthread_create(&thread, NULL, rx_main, &rx), 0);
+	assert_int_equal(pthread_create(&sender, NULL, tx_main, &tx), 0);
 
-	snprintf(script, sizeof(script), NET_SCRIPT("%s"), n->remote_addr, PORT, XFER1_BYTES,
-		 XFER2_BYTES);
+	gate_fd = rx_listen(n->remote_ns, n->remote_addr, GATE_PORT);
+	if (gate_fd < 0)
+		fail_msg("listening on %s:%d in %s: %s", n->remote_addr, GATE_PORT, n->remote_ns,
+			 strerror(-gate_fd));
+	snprintf(script, sizeof(script), NET_SCRIPT("%s"), n->remote_addr, PORT, SEND_PORT,
+		 XFER1_BYTES, XFER2_BYTES, GATE_PORT, SUBNET, XFER4_BYTES);
 	snprintf(append, sizeof(append), "ddvm.front=" CHAN_PCI "=net ddvm.ip=ddvmnet0=10.79.%d.10/24",
 		 SUBNET);
 	start_client(n->vm.dir, vmtest_net_sock(n, 0, sock, sizeof(sock)), append, script);
 	expect("DDVM-CMD-BEGIN", BOOT_MS, NULL, 0);
 	expect("PING-OK", STEP_MS, NULL, 0);
 	check_transfer(&rx, 0, XFER1_BYTES);
+	check_received(&tx);
+	tso = check_offloads(1, 0, true, true);
 
 	/* the NIC DD/OS dies with the second transfer under way */
 	expect("XFER2", STEP_MS, NULL, 0);
@@ -608,6 +844,8 @@ static void test_net(void **state)
 		      "carrier kept; then %u polls without it while the new NIC found its link\n",
 		      (unsigned long long)KILL_AFTER, polls, after);
 	check_transfer(&rx, 1, XFER2_BYTES);
+	/* the new generation has them too: more TSO frames went out */
+	check_offloads(2, tso, false, true);
 	expect("PING-BACK", STEP_MS, line, sizeof(line));
 	if (sscanf(line, "PING-BACK %u", &polls) != 1 || polls >= 30)
 		fail_msg("the remote never answered a ping again after the restart: %s", line);
@@ -617,9 +855,17 @@ static void test_net(void **state)
 	expect("IF ", STEP_MS, line, sizeof(line));
 	if (strcmp(line, want))
 		fail_msg("ddvmnet0 after the restart: \"%s\", want \"%s\"", line, want);
+	dd_offload_clean(n->vm.run_dir);
+	open_gate(gate_fd);
+	/* the plain channel: no offloads, every byte all the same */
+	check_transfer(&rx, 2, XFER4_BYTES);
+	check_offloads(3, 0, false, false);
 	expect_end();
 	pthread_join(thread, NULL);
+	pthread_join(sender, NULL);
 	close(rx.listen_fd);
+	close(tx.listen_fd);
+	close(gate_fd);
 	client_log_clean();
 	if (restarts(n->vm.run_dir) != 1)
 		fail_msg("the supervisor restarted the NIC DD/OS %d times, want 1",

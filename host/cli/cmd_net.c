@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ddvm net: inspect a net channel, or run it as a TAP interface of the host. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -8,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -22,18 +22,21 @@
 static const char net_usage[] =
 	"usage: ddvm net info CHANNEL\n"
 	"       ddvm net tap CHANNEL [--ifname NAME] [--netns NS] [--ready-fd N]\n"
-	"       ddvm net stream CHANNEL --socket PATH [--stats]\n"
+	"       ddvm net stream CHANNEL --socket PATH [--stats] [--status-fd N]\n"
 	"CHANNEL is DOMAIN.CHANNEL (e.g. net0.c0, see 'ddvm status') or a hub socket path.\n"
 	"tap and stream run in the foreground until SIGTERM or SIGINT.\n"
 	"tap: the channel as a host interface; --ready-fd N gets \"ready\\n\" once the\n"
 	"interface is up, then is closed.\n"
-	"stream: the channel as a VM's NIC.  Listens on unix socket PATH, says\n"
-	"\"listening on PATH\", and relays frames between the channel and the QEMU that\n"
-	"connects (one at a time; the next once it leaves) with\n"
-	"  -netdev stream,id=n0,server=off,addr.type=unix,addr.path=PATH\n"
+	"stream: the channel as a VM's NIC.  Connects to unix socket PATH, where QEMU\n"
+	"listens with\n"
+	"  -netdev stream,id=n0,server=on,addr.type=unix,addr.path=PATH\n"
 	"  -device virtio-net-pci,netdev=n0,mac=<the channel's MAC>,host_mtu=<its MTU>\n"
-	"(ddvm net info shows both).  The connection stays up while the DD/OS restarts.\n"
-	"--stats prints the relay's counters on exit.\n";
+	"(ddvm net info shows both), and relays frames between the channel and QEMU.\n"
+	"It says \"connected to PATH\" on each connection, and connects again (20 ms\n"
+	"growing to 500 ms apart) while PATH is not there yet and whenever QEMU drops\n"
+	"the connection: start it before or after QEMU, restart it at will.  The\n"
+	"connection stays up while the DD/OS restarts.  --stats prints the relay's\n"
+	"counters on exit; --status-fd N gets \"connected\\n\" and \"disconnected\\n\".\n";
 
 static int net_open(const char *name, struct ddvm_net **net)
 {
@@ -216,29 +219,53 @@ static void net_stream_print_stats(const struct ddvm_net_stream_stats *st)
 	       " dropped with no QEMU\n",
 	       st->from_chan_frames, st->from_chan_bytes, st->queue_drops, st->write_waits,
 	       st->idle_drops);
-	printf("connections:  %" PRIu64 ", %" PRIu64 " dropped for a protocol error\n",
-	       st->connections, st->protocol_errors);
+	printf("connections:  %" PRIu64 ", %" PRIu64 " dropped for a protocol error, %" PRIu64
+	       " attempts\n", st->connections, st->protocol_errors, st->connect_attempts);
 }
 
-/* Accept one QEMU at a time and relay until stopped.  Return: 0 or -errno. */
-static int net_stream_serve(struct ddvm_net *net, int listen_fd, int stop_fd,
+/*
+ * "connected\n" or "disconnected\n" to the --status-fd, for a supervisor
+ * that shows whether the VM's NIC has its backend.  Never blocks: a reader
+ * that falls behind misses lines, the bridge goes on.
+ */
+static void net_stream_status(int fd, const char *line)
+{
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	do {
+		n = write(fd, line, strlen(line));
+	} while (n < 0 && errno == EINTR);
+}
+
+/*
+ * Connect to QEMU's socket, relay, and connect again whenever the
+ * connection ends, until stopped.  Return: 0 or -errno.
+ */
+static int net_stream_serve(struct ddvm_net *net, const char *path, int stop_fd, int status_fd,
 			    struct ddvm_net_stream_stats *st)
 {
 	struct ddvm_err err = { "" };
 	int fd, ret;
 
 	for (;;) {
-		fd = ddvm_net_stream_accept(net, listen_fd, stop_fd, st, &err);
+		fprintf(stderr, "ddvm net stream: connecting to %s (QEMU listens there)\n", path);
+		fd = ddvm_net_stream_connect(net, path, stop_fd, st, &err);
 		if (fd == -EINTR)
 			return 0;
 		if (fd < 0) {
 			fprintf(stderr, "ddvm net stream: %s\n", err.msg);
 			return fd;
 		}
-		fprintf(stderr, "ddvm net stream: connection %" PRIu64 " accepted\n",
-			st->connections + 1);
+		printf("connected to %s\n", path);
+		fflush(stdout);
+		fprintf(stderr, "ddvm net stream: connection %" PRIu64 " to %s, after %" PRIu64
+			" attempts in all\n", st->connections + 1, path, st->connect_attempts);
+		net_stream_status(status_fd, "connected\n");
 		ret = ddvm_net_stream_relay(net, fd, stop_fd, st, &err);
 		close(fd);
+		net_stream_status(status_fd, "disconnected\n");
 		if (ret == 1)
 			return 0;
 		if (ret == -EPROTO) {
@@ -248,7 +275,7 @@ static int net_stream_serve(struct ddvm_net *net, int listen_fd, int stop_fd,
 			return ret;
 		} else {
 			fprintf(stderr, "ddvm net stream: connection %" PRIu64
-				" closed by the peer\n", st->connections);
+				" closed by QEMU\n", st->connections);
 		}
 	}
 }
@@ -258,15 +285,16 @@ static int net_stream(struct ddvm_net *net, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "stats", no_argument, NULL, 't' },
+		{ "status-fd", required_argument, NULL, 'f' },
 		{ 0 }
 	};
 	const struct ddvm_net_info *i = ddvm_net_info(net);
 	struct ddvm_net_stream_stats st = { 0 };
-	struct ddvm_err err = { "" };
 	const char *path = NULL;
-	int listen_fd, stop_fd, c, ret;
+	int stop_fd, status_fd = -1, c, ret;
 	bool stats = false;
-	struct stat ours = { 0 }, now;
+	char *end;
+	long v;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -275,6 +303,15 @@ static int net_stream(struct ddvm_net *net, int argc, char **argv)
 			break;
 		case 't':
 			stats = true;
+			break;
+		case 'f':
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 0 || v > 65535 || fcntl((int)v, F_GETFD) < 0) {
+				fprintf(stderr, "ddvm net stream: --status-fd '%s' is not an open "
+					"descriptor\n", optarg);
+				return -EINVAL;
+			}
+			status_fd = (int)v;
 			break;
 		default:
 			return -EINVAL;
@@ -285,38 +322,24 @@ static int net_stream(struct ddvm_net *net, int argc, char **argv)
 			fprintf(stderr, "ddvm net stream: --socket PATH is required\n");
 		return -EINVAL;
 	}
+	if (status_fd >= 0 && fcntl(status_fd, F_SETFL, O_NONBLOCK)) {
+		fprintf(stderr, "ddvm net stream: --status-fd %d: %s\n", status_fd,
+			strerror(errno));
+		return -EINVAL;
+	}
 	stop_fd = net_stop_fd("stream");
 	if (stop_fd < 0)
 		return stop_fd;
-	listen_fd = ddvm_net_stream_listen(path, &err);
-	if (listen_fd < 0) {
-		fprintf(stderr, "ddvm net stream: %s\n", err.msg);
-		ret = listen_fd;
-		goto out_stop;
-	}
-	if (stat(path, &ours)) {
-		ret = -errno;
-		fprintf(stderr, "ddvm net stream: %s: %s\n", path, strerror(errno));
-		goto out_close;
-	}
-	printf("listening on %s\n", path);
-	fflush(stdout);
 	fprintf(stderr,
 		"ddvm net stream: channel %.16s (%.32s) MAC %02x:%02x:%02x:%02x:%02x:%02x MTU %u; give QEMU\n"
-		"  -netdev stream,id=n0,server=off,addr.type=unix,addr.path=%s\n"
+		"  -netdev stream,id=n0,server=on,addr.type=unix,addr.path=%s\n"
 		"  -device virtio-net-pci,netdev=n0,mac=%02x:%02x:%02x:%02x:%02x:%02x,host_mtu=%u\n",
 		i->ifname, i->driver, i->mac[0], i->mac[1], i->mac[2], i->mac[3], i->mac[4],
 		i->mac[5], ddvm_net_mtu(net), path, i->mac[0], i->mac[1], i->mac[2], i->mac[3],
 		i->mac[4], i->mac[5], ddvm_net_mtu(net));
-	ret = net_stream_serve(net, listen_fd, stop_fd, &st);
+	ret = net_stream_serve(net, path, stop_fd, status_fd, &st);
 	if (stats)
 		net_stream_print_stats(&st);
-out_close:
-	close(listen_fd);
-	/* only our own socket: someone may have put another there since */
-	if (!stat(path, &now) && now.st_ino == ours.st_ino && now.st_dev == ours.st_dev)
-		unlink(path);
-out_stop:
 	close(stop_fd);
 	return ret;
 }

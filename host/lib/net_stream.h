@@ -1,22 +1,27 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * A net channel as the far end of QEMU's stream netdev, so that a client
- * VM with a stock virtio-net driver uses a NIC of a DD/OS:
+ * VM with a stock virtio-net driver uses a NIC of a DD/OS.  QEMU listens:
  *
- *   -netdev stream,id=n0,server=off,addr.type=unix,addr.path=PATH
+ *   -netdev stream,id=n0,server=on,addr.type=unix,addr.path=PATH
  *   -device virtio-net-pci,netdev=n0,mac=<the channel's MAC>,host_mtu=<its MTU>
  *
- * On the socket each Ethernet frame travels as a 4-byte big-endian length
- * and the frame, both ways, with no virtio-net header (QEMU's net/stream.c).
- * The relay moves frames between one such connection and the channel,
- * batched both ways: one read takes whatever QEMU wrote and every complete
- * frame in it goes to the channel with one ddvm_net_send(); frames from the
- * channel go to QEMU with one writev() per ddvm_net_recv() batch.
+ * and the bridge connects.  On the socket each Ethernet frame travels as a
+ * 4-byte big-endian length and the frame, both ways, with no virtio-net
+ * header (QEMU's net/stream.c).  The relay moves frames between one such
+ * connection and the channel, batched both ways: one read takes whatever
+ * QEMU wrote and every complete frame in it goes to the channel with one
+ * ddvm_net_send(); frames from the channel go to QEMU with one writev() per
+ * ddvm_net_recv() batch.
  *
- * QEMU 7.2 does not reconnect a stream netdev, so the relay never drops the
- * connection for a reason of its own: while the DD/OS restarts the socket
- * stays open and frames wait, as they would for a NIC whose queue is full.
- * Only a peer that breaks the protocol is disconnected.
+ * Why QEMU listens: QEMU 7.2 never reconnects a client-mode stream
+ * netdev, but a server-mode one accepts the next connection once the last
+ * one ends.  So a bridge that dies and is started again reconnects, and
+ * the VM's NIC sees a pause, not a lost backend.  The bridge itself never
+ * drops the connection for a reason of its own: while the DD/OS restarts
+ * the socket stays open and frames wait, as they would for a NIC whose
+ * queue is full.  Only a peer that breaks the protocol is disconnected
+ * (and connected to again).
  */
 #ifndef DDVM_NET_STREAM_H
 #define DDVM_NET_STREAM_H
@@ -43,6 +48,9 @@
 #define DDVM_NET_STREAM_BATCH		64
 /* Bytes of frames kept for QEMU while its socket is full; more are dropped. */
 #define DDVM_NET_STREAM_OUT_SIZE	(512u << 10)
+/* Waits between attempts to connect: the first, doubling up to the last. */
+#define DDVM_NET_STREAM_RETRY_MIN_MS	20
+#define DDVM_NET_STREAM_RETRY_MAX_MS	500
 
 struct ddvm_net_stream_stats {
 	/* QEMU -> channel */
@@ -59,7 +67,8 @@ struct ddvm_net_stream_stats {
 	uint64_t writes;		/* writev()/send() calls that took bytes */
 	uint64_t idle_drops;		/* dropped: no QEMU connected */
 	/* connections */
-	uint64_t connections;
+	uint64_t connect_attempts;	/* connect() calls */
+	uint64_t connections;		/* relays run on a connection */
 	uint64_t protocol_errors;	/* connections dropped for an impossible length */
 };
 
@@ -122,19 +131,21 @@ int ddvm_net_stream_relay(struct ddvm_net *net, int sock, int stop_fd,
 			  struct ddvm_net_stream_stats *st, struct ddvm_err *err);
 
 /*
- * ddvm_net_stream_listen - a unix stream socket listening on @path.  A
- * stale socket file there (nobody accepts on it) is replaced; a live one,
- * or any other file, is an error.  Return: the fd or -errno with @err.
+ * ddvm_net_stream_connect - connect to the unix socket QEMU listens on at
+ * @path.  While there is none (QEMU not started yet, or gone and to be
+ * started again) or nobody listens on it, try again after
+ * DDVM_NET_STREAM_RETRY_MIN_MS, doubling up to DDVM_NET_STREAM_RETRY_MAX_MS,
+ * and drop (and count) what the channel receives meanwhile, as a wire with
+ * nothing plugged in would.
+ *
+ * QEMU accepts one connection at a time: a connection made while another
+ * bridge is connected waits in QEMU's backlog until that one ends.
+ *
+ * Return: the connection (non-blocking), -EINTR if @stop_fd became
+ * readable, or -errno with @err (a path that is too long, a socket we may
+ * not use, the channel's hub failing).
  */
-int ddvm_net_stream_listen(const char *path, struct ddvm_err *err);
-
-/*
- * ddvm_net_stream_accept - wait for the next connection on @listen_fd,
- * dropping (and counting) what the channel receives meanwhile, as a wire
- * with nothing plugged in would.  Return: the connection (non-blocking),
- * -EINTR if @stop_fd became readable, or -errno with @err.
- */
-int ddvm_net_stream_accept(struct ddvm_net *net, int listen_fd, int stop_fd,
-			   struct ddvm_net_stream_stats *st, struct ddvm_err *err);
+int ddvm_net_stream_connect(struct ddvm_net *net, const char *path, int stop_fd,
+			    struct ddvm_net_stream_stats *st, struct ddvm_err *err);
 
 #endif /* DDVM_NET_STREAM_H */

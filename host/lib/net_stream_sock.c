@@ -1,19 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The unix socket QEMU's stream netdev connects to, and the wait for it (see net_stream.h). */
+/* Connecting to the unix socket QEMU's stream netdev listens on, again and again (see net_stream.h). */
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net_stream.h"
 
-#define DDVM_NET_STREAM_BACKLOG		4
 /* frames dropped per ddvm_net_recv() while nobody is connected */
 #define DDVM_NET_STREAM_IDLE_BATCH	16
-#define DDVM_NET_STREAM_IDLE_TICK_MS	1000
 
 static int ddvm_net_stream_sockaddr(struct sockaddr_un *sun, const char *path,
 				    struct ddvm_err *err)
@@ -29,61 +27,15 @@ static int ddvm_net_stream_sockaddr(struct sockaddr_un *sun, const char *path,
 	return 0;
 }
 
-/* A socket file at @path that nobody accepts on is a dead bridge's: remove it. */
-static int ddvm_net_stream_clear_stale(const struct sockaddr_un *sun, struct ddvm_err *err)
+/*
+ * Nobody listens at @path yet, or not any more: QEMU has not started, or
+ * has exited and will be started again.  Anything else is not going to
+ * get better by waiting.
+ */
+static bool ddvm_net_stream_worth_retrying(int err)
 {
-	const char *path = sun->sun_path;
-	struct stat st;
-	int fd, ret;
-
-	if (lstat(path, &st))
-		return errno == ENOENT ? 0 : ddvm_errf(err, -errno, "%s: %m", path);
-	if (!S_ISSOCK(st.st_mode))
-		return ddvm_errf(err, -EEXIST, "%s exists and is not a socket", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return ddvm_errf(err, -errno, "socket: %m");
-	ret = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) ? -errno : 0;
-	close(fd);
-	/* EAGAIN: a listener whose backlog is full, alive all the same */
-	if (!ret || ret == -EAGAIN)
-		return ddvm_errf(err, -EADDRINUSE,
-				 "%s: something listens there already (another ddvm net stream?)",
-				 path);
-	if (ret != -ECONNREFUSED)
-		return ddvm_errf(err, ret, "%s: %s", path, strerror(-ret));
-	if (unlink(path) && errno != ENOENT)
-		return ddvm_errf(err, -errno, "removing the stale socket %s: %m", path);
-	return 0;
-}
-
-int ddvm_net_stream_listen(const char *path, struct ddvm_err *err)
-{
-	struct sockaddr_un sun;
-	int fd, ret;
-
-	ret = ddvm_net_stream_sockaddr(&sun, path, err);
-	if (!ret)
-		ret = ddvm_net_stream_clear_stale(&sun, err);
-	if (ret)
-		return ret;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return ddvm_errf(err, -errno, "socket: %m");
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun))) {
-		ret = ddvm_errf(err, -errno, "binding %s: %m", path);
-		goto out_close;
-	}
-	if (listen(fd, DDVM_NET_STREAM_BACKLOG)) {
-		ret = ddvm_errf(err, -errno, "listening on %s: %m", path);
-		unlink(path);
-		goto out_close;
-	}
-	return fd;
-
-out_close:
-	close(fd);
-	return ret;
+	/* EAGAIN: QEMU's backlog is full (it accepts one connection at a time) */
+	return err == -ENOENT || err == -ECONNREFUSED || err == -EAGAIN;
 }
 
 /* Nobody to hand them to: take what arrived off the ring and count it. */
@@ -105,17 +57,80 @@ static int ddvm_net_stream_drop_rx(struct ddvm_net *net, struct ddvm_net_stream_
 	return 0;
 }
 
-int ddvm_net_stream_accept(struct ddvm_net *net, int listen_fd, int stop_fd,
-			   struct ddvm_net_stream_stats *st, struct ddvm_err *err)
+static int64_t mono_ms(void)
 {
-	int fds[3] = { listen_fd, ddvm_net_fd(net), stop_fd };
-	struct epoll_event ev, evs[3];
-	int epfd, fd, ret, n, i;
+	struct timespec ts;
 
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One attempt.  Return: the connected socket (non-blocking) or -errno. */
+static int ddvm_net_stream_try(const struct sockaddr_un *sun)
+{
+	int fd, ret;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* unix sockets connect at once or not at all: no EINPROGRESS */
+	if (!connect(fd, (const struct sockaddr *)sun, sizeof(*sun)))
+		return fd;
+	ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Sleep @ms while the channel's frames are dropped as they come.
+ * Return: 0 when the time is up, -EINTR if @stop_fd became readable,
+ * or -errno with @err.
+ */
+static int ddvm_net_stream_idle(struct ddvm_net *net, int epfd, int stop_fd, int ms,
+				struct ddvm_net_stream_stats *st, struct ddvm_err *err)
+{
+	int64_t end = mono_ms() + ms, left;
+	struct epoll_event evs[2];
+	int ret, n, i;
+
+	while ((left = end - mono_ms()) > 0) {
+		ret = ddvm_net_stream_drop_rx(net, st, err);
+		if (ret)
+			return ret;
+		ret = ddvm_net_arm(net, DDVM_NET_WANT_RX);
+		if (ret < 0)
+			return ddvm_errf(err, ret, "channel: %s", strerror(-ret));
+		if (ret > 0)
+			continue;
+		/* with no server, ddvm_net_arm() looks for a new one only when called */
+		if (ddvm_net_link(net) == DDVM_NET_LINK_ABSENT && left > DDVM_NET_RETRY_MS)
+			left = DDVM_NET_RETRY_MS;
+		n = epoll_wait(epfd, evs, 2, (int)left);
+		if (n < 0 && errno != EINTR)
+			return ddvm_errf(err, -errno, "epoll_wait: %m");
+		for (i = 0; i < n; i++)
+			if (evs[i].data.fd == stop_fd)
+				return -EINTR;
+	}
+	return 0;
+}
+
+int ddvm_net_stream_connect(struct ddvm_net *net, const char *path, int stop_fd,
+			    struct ddvm_net_stream_stats *st, struct ddvm_err *err)
+{
+	int fds[2] = { ddvm_net_fd(net), stop_fd };
+	int delay = DDVM_NET_STREAM_RETRY_MIN_MS;
+	struct epoll_event ev;
+	struct sockaddr_un sun;
+	int epfd, ret, i;
+
+	ret = ddvm_net_stream_sockaddr(&sun, path, err);
+	if (ret)
+		return ret;
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
 		return ddvm_errf(err, -errno, "epoll_create1: %m");
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 2; i++) {
 		ev = (struct epoll_event){ .events = EPOLLIN, .data.fd = fds[i] };
 		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fds[i], &ev)) {
 			ret = ddvm_errf(err, -errno, "epoll_ctl: %m");
@@ -123,38 +138,19 @@ int ddvm_net_stream_accept(struct ddvm_net *net, int listen_fd, int stop_fd,
 		}
 	}
 	for (;;) {
-		fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd >= 0) {
-			ret = fd;
+		st->connect_attempts++;
+		ret = ddvm_net_stream_try(&sun);
+		if (ret >= 0)
+			break;
+		if (!ddvm_net_stream_worth_retrying(ret)) {
+			ret = ddvm_errf(err, ret, "connecting to %s: %s", path, strerror(-ret));
 			break;
 		}
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
-			ret = ddvm_errf(err, -errno, "accept: %m");
-			break;
-		}
-		ret = ddvm_net_stream_drop_rx(net, st, err);
+		ret = ddvm_net_stream_idle(net, epfd, stop_fd, delay, st, err);
 		if (ret)
 			break;
-		ret = ddvm_net_arm(net, DDVM_NET_WANT_RX);
-		if (ret < 0) {
-			ret = ddvm_errf(err, ret, "channel: %s", strerror(-ret));
-			break;
-		}
-		if (ret > 0)
-			continue;
-		n = epoll_wait(epfd, evs, 3, ddvm_net_link(net) == DDVM_NET_LINK_ABSENT ?
-					     DDVM_NET_RETRY_MS : DDVM_NET_STREAM_IDLE_TICK_MS);
-		if (n < 0 && errno != EINTR) {
-			ret = ddvm_errf(err, -errno, "epoll_wait: %m");
-			break;
-		}
-		for (i = 0; i < n; i++)
-			if (evs[i].data.fd == stop_fd)
-				break;
-		if (i < n) {
-			ret = -EINTR;
-			break;
-		}
+		delay = delay * 2 > DDVM_NET_STREAM_RETRY_MAX_MS ? DDVM_NET_STREAM_RETRY_MAX_MS :
+								    delay * 2;
 	}
 out_close:
 	close(epfd);

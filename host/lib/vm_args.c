@@ -59,7 +59,7 @@ static int hub_socket(char *buf, size_t len, const struct ddvm_config *cfg, cons
 
 int ddvm_vm_bridge_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
 			const struct ddvm_vm_cfg *vm, bool nic, unsigned int i, const char *exe,
-			const char *run_dir, struct ddvm_err *err)
+			const char *run_dir, int status_fd, struct ddvm_err *err)
 {
 	const struct ddvm_vm_dev_cfg *dev = nic ? &vm->nics[i] : &vm->disks[i];
 	char hub[DDVM_SOCK_PATH_MAX], sock[DDVM_SOCK_PATH_MAX];
@@ -77,7 +77,9 @@ int ddvm_vm_bridge_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
 	if (ret)
 		return ret;
 	if (ddvm_argv_add(&a, exe, nic ? "net" : "blk", nic ? "stream" : "nbd", hub,
-			  "--socket", sock, NULL)) {
+			  "--socket", sock, NULL) ||
+	    (nic && status_fd >= 0 && (ddvm_argv_add(&a, "--status-fd", NULL) ||
+				       ddvm_argv_addf(&a, "%d", status_fd)))) {
 		ddvm_argv_free(&a);
 		return ddvm_errf(err, -ENOMEM, "VM %s: out of memory", vm->name);
 	}
@@ -194,7 +196,11 @@ static int add_nbd_disk(struct ddvm_argv *a, const char *sock, unsigned int i, u
 	return ret ? -ENOMEM : 0;
 }
 
-/* The DD/OS hands a client the frames addressed to its channel's MAC: the VM's NIC has it. */
+/*
+ * The DD/OS hands a client the frames addressed to its channel's MAC: the
+ * VM's NIC has it.  QEMU listens and the bridge connects: QEMU 7.2 accepts
+ * a restarted bridge's new connection, but never reconnects by itself.
+ */
 static int add_stream_nic(struct ddvm_argv *a, const char *sock, unsigned int i,
 			  unsigned int slot, const uint8_t mac[6])
 {
@@ -203,7 +209,7 @@ static int add_stream_nic(struct ddvm_argv *a, const char *sock, unsigned int i,
 	int ret;
 
 	ret = !esc || ddvm_argv_add(a, "-netdev", NULL) ||
-	      ddvm_argv_addf(a, "stream,id=n%u,server=off,addr.type=unix,addr.path=%s", i, esc) ||
+	      ddvm_argv_addf(a, "stream,id=n%u,server=on,addr.type=unix,addr.path=%s", i, esc) ||
 	      ddvm_argv_add(a, "-device", NULL) ||
 	      ddvm_argv_addf(a, "virtio-net-pci,netdev=n%u,mac=%s,addr=0x%x", i,
 			     ddvm_format_mac(mac, text, sizeof(text)), slot);

@@ -64,17 +64,20 @@ int ddvm_vm_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
  * @i:       its index in vm->disks or vm->nics
  * @exe:     the ddvm binary
  * @run_dir: the run directory
+ * @status_fd: a NIC's: the descriptor (as the bridge will have it) that
+ *	     gets "connected"/"disconnected" lines (--status-fd), or -1
  * @err:     what failed
  *
  * Return: 0, -EINVAL (a front device has no bridge), -ENAMETOOLONG, -ENOMEM.
  */
 int ddvm_vm_bridge_argv(struct ddvm_argv *out, const struct ddvm_config *cfg,
 			const struct ddvm_vm_cfg *vm, bool nic, unsigned int i, const char *exe,
-			const char *run_dir, struct ddvm_err *err);
+			const char *run_dir, int status_fd, struct ddvm_err *err);
 
 /**
- * ddvm_vm_bridge_socket - where the bridge of @vm's disk or NIC @i
- *	listens: RUN/VM/dI.nbd or RUN/VM/nI.sock.
+ * ddvm_vm_bridge_socket - the socket of @vm's disk or NIC @i: RUN/VM/dI.nbd,
+ *	where the NBD bridge listens, or RUN/VM/nI.sock, where QEMU listens
+ *	and the stream bridge connects.
  * @buf:     where to write; DDVM_SOCK_PATH_MAX bytes suffice
  * @len:     size of @buf
  * @run_dir: the run directory

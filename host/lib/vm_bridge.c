@@ -19,7 +19,8 @@
 
 /*
  * A bridge holds no state a restart loses (libddvm replays, QEMU's NBD
- * client reconnects), so restarting is cheap; one that keeps dying is
+ * client reconnects, QEMU's stream netdev accepts the stream bridge's new
+ * connection), so restarting is cheap; one that keeps dying is
  * broken, and its error is better shown than hidden behind restarts.
  */
 static const struct ddvm_restart_cfg bridge_policy = {
@@ -67,6 +68,7 @@ int ddvm_bridge_init(struct ddvm_bridge *b, const struct ddvm_vms_host *h,
 	b->nic = nic;
 	b->index = i;
 	b->state = DDVM_BRIDGE_STOPPED;
+	b->status_fd = -1;
 	snprintf(b->channel, sizeof(b->channel), "%s.%s", dev->domain, dev->channel);
 	ret = ddvm_vm_bridge_socket(b->sock, sizeof(b->sock), h->run_dir, vm, nic, i, err);
 	if (ret)
@@ -94,14 +96,33 @@ static void after_exit(struct ddvm_bridge *b, long long now, const char *why)
 	b->restarts++;
 	b->state = DDVM_BRIDGE_RESTARTING;
 	b->t_retry = now + delay;
-	/* QEMU 7.2's stream netdev (server=off) never connects again by itself */
-	if (b->nic && b->qemu_started)
-		snprintf(b->last_error, sizeof(b->last_error), "%.160s; restarted, but QEMU "
-			 "7.2's stream netdev does not reconnect: %s's NIC has no backend until "
-			 "the VM restarts", why, b->vm->name);
-	else
-		snprintf(b->last_error, sizeof(b->last_error), "%.300s; restarted", why);
+	snprintf(b->last_error, sizeof(b->last_error), "%.300s; restarted", why);
 	blog(b, "%s; restart %u in %lld ms", why, b->restarts, delay);
+}
+
+/* A stream bridge's pipe for "connected"/"disconnected": our end in b->status_fd. */
+static int status_pipe(struct ddvm_bridge *b, int *child_end, struct ddvm_err *err)
+{
+	int p[2];
+
+	*child_end = -1;
+	if (!b->nic)
+		return 0;
+	if (pipe2(p, O_CLOEXEC))
+		return ddvm_errf(err, -errno, "pipe: %s", strerror(errno));
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	b->status_fd = p[0];
+	*child_end = p[1];
+	return 0;
+}
+
+static void status_close(struct ddvm_bridge *b)
+{
+	if (b->status_fd >= 0)
+		close(b->status_fd);
+	b->status_fd = -1;
+	b->status_midline = false;
+	b->connected = false;
 }
 
 void ddvm_bridge_start(struct ddvm_bridge *b, long long now)
@@ -115,10 +136,20 @@ void ddvm_bridge_start(struct ddvm_bridge *b, long long now)
 	b->starts++;
 	b->t_start = now;
 	b->state = DDVM_BRIDGE_STARTING;
-	/* the socket of a bridge that died must not pass for the new one's */
-	unlink(b->sock);
-	if (ddvm_vm_bridge_argv(&a, b->h->cfg, b->vm, b->nic, b->index, b->h->exe,
-				b->h->run_dir, &err)) {
+	b->late_told = false;
+	status_close(b);
+	/*
+	 * The socket of an NBD bridge that died must not pass for the new
+	 * one's.  A stream bridge's socket is QEMU's: left alone.
+	 */
+	if (!b->nic)
+		unlink(b->sock);
+	if (status_pipe(b, &sp.keep_fd, &err) ||
+	    ddvm_vm_bridge_argv(&a, b->h->cfg, b->vm, b->nic, b->index, b->h->exe,
+				b->h->run_dir, sp.keep_fd, &err)) {
+		if (sp.keep_fd >= 0)
+			close(sp.keep_fd);
+		status_close(b);
 		after_exit(b, now, err.msg);
 		return;
 	}
@@ -126,6 +157,9 @@ void ddvm_bridge_start(struct ddvm_bridge *b, long long now)
 	if (fd < 0) {
 		snprintf(cmd, sizeof(cmd), "%.900s: %s", b->log, strerror(errno));
 		ddvm_argv_free(&a);
+		if (sp.keep_fd >= 0)
+			close(sp.keep_fd);
+		status_close(b);
 		after_exit(b, now, cmd);
 		return;
 	}
@@ -139,9 +173,12 @@ void ddvm_bridge_start(struct ddvm_bridge *b, long long now)
 	sp.stderr_fd = fd;
 	n = ddvm_spawn(&sp, &b->pid, &err);
 	close(fd);
+	if (sp.keep_fd >= 0)
+		close(sp.keep_fd);
 	ddvm_argv_free(&a);
 	if (n) {
 		b->pid = 0;
+		status_close(b);
 		after_exit(b, now, err.msg);
 		return;
 	}
@@ -155,13 +192,74 @@ static bool socket_there(const char *path)
 	return !stat(path, &st) && S_ISSOCK(st.st_mode);
 }
 
+/* What the stream bridge said since the last tick: the last line is where it is now. */
+static void read_status(struct ddvm_bridge *b)
+{
+	char buf[256];
+	bool was = b->connected;
+	ssize_t n;
+	ssize_t i;
+
+	while ((n = read(b->status_fd, buf, sizeof(buf))) > 0) {
+		/* every line is "connected\n" or "disconnected\n": their first letter tells */
+		for (i = 0; i < n; i++) {
+			bool line_start = !b->status_midline;
+
+			b->status_midline = buf[i] != '\n';
+			if (!line_start)
+				continue;
+			if (buf[i] == 'c') {
+				b->connected = true;
+				b->connections++;
+			} else if (buf[i] == 'd') {
+				b->connected = false;
+			}
+		}
+	}
+	if (b->connected == was)
+		return;
+	b->h->changed(b->h->arg);
+	if (b->connected) {
+		blog(b, "connected to %s (connection %u)", b->sock, b->connections);
+		if (b->late_told)
+			b->last_error[0] = '\0';
+	} else {
+		blog(b, "disconnected from %s; connecting again", b->sock);
+	}
+}
+
+/* A stream bridge that should have connected by now: say so, once a start. */
+static void check_connected(struct ddvm_bridge *b, long long now)
+{
+	long long since = b->t_qemu > b->t_start ? b->t_qemu : b->t_start;
+
+	if (b->connected || b->late_told || !b->t_qemu || now - since < DDVM_BRIDGE_READY_MS)
+		return;
+	b->late_told = true;
+	snprintf(b->last_error, sizeof(b->last_error), "not connected to %.200s %lld ms after "
+		 "%s; still trying (see %.200s)", b->sock, now - since,
+		 since == b->t_qemu ? "QEMU started" : "it started", b->log);
+	blog(b, "%s", b->last_error);
+	b->h->changed(b->h->arg);
+}
+
 enum ddvm_bridge_tick ddvm_bridge_tick(struct ddvm_bridge *b, long long now, char *why,
 				       size_t len)
 {
+	if (b->status_fd >= 0)
+		read_status(b);
 	switch (b->state) {
 	case DDVM_BRIDGE_RUNNING:
+		if (b->nic)
+			check_connected(b, now);
 		return DDVM_BRIDGE_TICK_UP;
 	case DDVM_BRIDGE_STARTING:
+		/* it connects to QEMU's socket, retrying: QEMU may start after it */
+		if (b->pid && b->nic) {
+			b->state = DDVM_BRIDGE_RUNNING;
+			blog(b, "connecting to %s", b->sock);
+			return DDVM_BRIDGE_TICK_UP;
+		}
 		if (b->pid && socket_there(b->sock)) {
 			b->state = DDVM_BRIDGE_RUNNING;
 			blog(b, "listening on %s after %lld ms", b->sock, now - b->t_start);
@@ -200,6 +298,10 @@ bool ddvm_bridge_reap(struct ddvm_bridge *b, pid_t pid, int status, long long no
 	if (!b->pid || b->pid != pid)
 		return false;
 	b->pid = 0;
+	/* its last words first, then the pipe goes with it */
+	if (b->status_fd >= 0)
+		read_status(b);
+	status_close(b);
 	/*
 	 * Its helpers go with it: a bridge killed outright (ddvm blk nbd is
 	 * nbdkit's parent) leaves them holding the channel's client slot,
@@ -242,14 +344,31 @@ bool ddvm_bridge_wait(struct ddvm_bridge *b, bool force)
 		return false;
 	}
 	ddvm_bridge_reap(b, b->pid, status, 0, true);
-	unlink(b->sock);
+	/* a stream bridge's socket is QEMU's, which removes it as it exits */
+	if (!b->nic)
+		unlink(b->sock);
 	return true;
+}
+
+void ddvm_bridge_qemu_started(struct ddvm_bridge *b, long long now)
+{
+	b->t_qemu = now;
 }
 
 json_t *ddvm_bridge_json(const struct ddvm_bridge *b)
 {
-	return json_pack("{s:i, s:s, s:i, s:i, s:o, s:o}", "pid", (int)b->pid,
-			 "state", state_names[b->state], "starts", b->starts,
-			 "restarts", b->restarts, "log", ddvm_json_string(b->log),
-			 "last_error", ddvm_json_string(b->last_error));
+	const char *state = state_names[b->state];
+	json_t *o;
+
+	/* "running" says little for a stream bridge: whether QEMU has it says more */
+	if (b->nic && b->state == DDVM_BRIDGE_RUNNING)
+		state = b->connected ? "connected" : "connecting";
+	o = json_pack("{s:i, s:s, s:i, s:i, s:o, s:o}", "pid", (int)b->pid, "state", state,
+		      "starts", b->starts, "restarts", b->restarts, "log",
+		      ddvm_json_string(b->log), "last_error", ddvm_json_string(b->last_error));
+	if (o && b->nic) {
+		json_object_set_new(o, "connected", json_boolean(b->connected));
+		json_object_set_new(o, "connections", json_integer(b->connections));
+	}
+	return o;
 }

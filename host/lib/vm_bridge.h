@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * One bridge of a client VM ("ddvm blk nbd" or "ddvm net stream", argv in
- * vm_args.h): started, watched until its socket is there, restarted when
- * it dies (at most BRIDGE_MAX_RESTARTS in BRIDGE_WINDOW_S, with a backoff),
- * stopped with SIGTERM.  Part of vm_client.c; the same single thread.
+ * vm_args.h): started, restarted when it dies (at most BRIDGE_MAX_RESTARTS
+ * in BRIDGE_WINDOW_S, with a backoff), stopped with SIGTERM.  Part of
+ * vm_client.c; the same single thread.
  *
- * A restarted NBD bridge is found again by QEMU's NBD client
- * (reconnect-delay).  QEMU 7.2's stream netdev has no reconnect: a stream
- * bridge that dies leaves the VM's NIC without its backend even after the
- * restart, which the bridge's last_error then says.
+ * An NBD bridge listens: it is up once its socket is there, and QEMU, which
+ * starts after it, finds a restarted one again (reconnect-delay).  A stream
+ * bridge connects to the socket QEMU listens on, and again whenever the
+ * connection ends: it is up as soon as it runs (QEMU may start after it),
+ * and says on a pipe (--status-fd) each time it is connected or not, which
+ * the supervisor shows; a restarted one connects to the same QEMU again.
  */
 #ifndef DDVM_VM_BRIDGE_H
 #define DDVM_VM_BRIDGE_H
@@ -26,8 +28,8 @@
 #include "vm_client.h"
 
 enum ddvm_bridge_state {
-	DDVM_BRIDGE_STARTING,	/* spawned, socket not there yet */
-	DDVM_BRIDGE_RUNNING,	/* its socket listens */
+	DDVM_BRIDGE_STARTING,	/* spawned, NBD socket not there yet */
+	DDVM_BRIDGE_RUNNING,	/* NBD: its socket listens; stream: it runs (see connected) */
 	DDVM_BRIDGE_RESTARTING,	/* died; the next start is due at t_retry */
 	DDVM_BRIDGE_FAILED,	/* died too often: given up */
 	DDVM_BRIDGE_STOPPED,	/* stopped on purpose, or not started yet */
@@ -41,7 +43,13 @@ struct ddvm_bridge {
 	enum ddvm_bridge_state state;
 	pid_t pid;			/* 0 when none */
 	bool gave_up_told;		/* the VM heard it failed */
-	bool qemu_started;		/* the VM's QEMU was started on it */
+	/* a stream bridge's connection to QEMU, as it reports on status_fd */
+	int status_fd;			/* the pipe's read end, -1 when none */
+	bool status_midline;		/* the last byte read was not a newline */
+	bool connected;
+	bool late_told;			/* "not connected yet" logged for this start */
+	unsigned int connections;	/* "connected" lines, all starts */
+	long long t_qemu;		/* monotonic ms QEMU was started, 0: not yet */
 	unsigned int starts;
 	unsigned int restarts;
 	long long t_start;		/* monotonic ms of the last start */
@@ -55,8 +63,8 @@ struct ddvm_bridge {
 
 /* What a tick found. */
 enum ddvm_bridge_tick {
-	DDVM_BRIDGE_TICK_WAIT,		/* not listening (yet, or any more) */
-	DDVM_BRIDGE_TICK_UP,		/* its socket listens */
+	DDVM_BRIDGE_TICK_WAIT,		/* not up (yet, or any more) */
+	DDVM_BRIDGE_TICK_UP,		/* NBD: its socket listens; stream: it runs */
 	DDVM_BRIDGE_TICK_GAVE_UP,	/* failed for good (said once) */
 };
 
@@ -75,13 +83,15 @@ enum ddvm_bridge_tick {
 int ddvm_bridge_init(struct ddvm_bridge *b, const struct ddvm_vms_host *h,
 		     const struct ddvm_vm_cfg *vm, bool nic, unsigned int i, struct ddvm_err *err);
 
-/* Spawn it now (its old socket removed first: only the new one's counts). */
+/* Spawn it now (an NBD bridge's old socket removed first: only the new one's counts). */
 void ddvm_bridge_start(struct ddvm_bridge *b, long long now);
 
 /**
- * ddvm_bridge_tick - a started bridge's socket appeared?  One that does not
- *	within DDVM_BRIDGE_READY_MS is killed (and restarted); a restart
- *	that is due is made.
+ * ddvm_bridge_tick - a started NBD bridge's socket appeared?  One that
+ *	does not within DDVM_BRIDGE_READY_MS is killed (and restarted); a
+ *	restart that is due is made.  A stream bridge's connection news is
+ *	read; one not connected DDVM_BRIDGE_READY_MS after QEMU started is
+ *	logged (and shown in last_error) but left running: it keeps trying.
  * @b:   the bridge
  * @now: monotonic ms
  * @why: when it gave up: why, naming the VM, the channel and the log
@@ -111,7 +121,14 @@ void ddvm_bridge_stop(struct ddvm_bridge *b);
  */
 bool ddvm_bridge_wait(struct ddvm_bridge *b, bool force);
 
-/* {"pid", "state", "starts", "restarts", "log", "last_error"} for state.json. */
+/* QEMU was started on it now (@now monotonic ms): when a stream bridge should connect. */
+void ddvm_bridge_qemu_started(struct ddvm_bridge *b, long long now);
+
+/*
+ * {"pid", "state", "starts", "restarts", "log", "last_error"} for
+ * state.json; a stream bridge's state is "connected" or "connecting" while
+ * it runs, and it adds {"connected", "connections"}.
+ */
 json_t *ddvm_bridge_json(const struct ddvm_bridge *b);
 
 #endif /* DDVM_VM_BRIDGE_H */

@@ -179,7 +179,7 @@ static void start_qemu(struct vm *vm)
 	}
 	fcntl(op[0], F_SETFL, O_NONBLOCK);
 	for (n = 0; n < (int)vm->nr_bridges; n++)
-		vm->br[n].qemu_started = true;
+		ddvm_bridge_qemu_started(&vm->br[n], mono_ms());
 	vm->pid = pid;
 	vm->out_fd = op[0];
 	vm->t_start = mono_ms();
@@ -370,7 +370,11 @@ bool ddvm_vms_kick(struct ddvm_vms *v)
 	return changed;
 }
 
-/* Bridges starting: once every socket is there, QEMU; one that never comes fails the VM. */
+/*
+ * Bridges starting: once every NBD socket is there and every stream bridge
+ * runs (it connects to QEMU's socket, so QEMU cannot wait for it), QEMU;
+ * one that never comes up fails the VM.
+ */
 static void tick_vm(struct vm *vm, long long now)
 {
 	unsigned int i, up = 0;
@@ -393,7 +397,7 @@ static void tick_vm(struct vm *vm, long long now)
 		}
 	}
 	if (vm->state == VM_BRIDGES && up == vm->nr_bridges) {
-		vlog(vm->set, false, "%s: %u bridge%s listening after %lld ms", vm->cfg->name,
+		vlog(vm->set, false, "%s: %u bridge%s up after %lld ms", vm->cfg->name,
 		     up, up == 1 ? "" : "s", now - vm->t_bridges);
 		start_qemu(vm);
 		vm->set->h->changed(vm->set->h->arg);

@@ -7,6 +7,9 @@
  * order; hostile lengths end the connection, frames too big for the
  * channel do not; a full TX ring stops the reading, a QEMU that does not
  * read costs frames, never the framing; an absent server holds frames.
+ * Then the bridge's side of the connection: it connects to "QEMU"'s socket
+ * and keeps trying, with growing waits, while there is none or nobody
+ * listens on it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -662,110 +665,183 @@ static void test_peer_close_ends_the_relay(void **state)
 	fixture_close(f);
 }
 
-/* ---------------------------------------------------- listen and accept */
+/* ------------------------------------------------------------ connect */
 
-struct acceptor {
+struct connector {
 	struct fixture *f;
-	int listen_fd;
+	char path[108];
 	int ret;
-	bool done;
+	bool done;			/* atomic */
+	pthread_t thread;
 };
 
-static void *accept_main(void *arg)
+static void *connect_main(void *arg)
 {
-	struct acceptor *a = arg;
+	struct connector *c = arg;
 
-	a->ret = ddvm_net_stream_accept(a->f->net, a->listen_fd, a->f->stop_fd, &a->f->st,
-					&a->f->err);
-	__atomic_store_n(&a->done, true, __ATOMIC_RELEASE);
+	c->ret = ddvm_net_stream_connect(c->f->net, c->path, c->f->stop_fd, &c->f->st,
+					 &c->f->err);
+	__atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
 
-static int connect_to(const char *path)
+static void connect_start(struct connector *c, struct fixture *f, const char *path)
+{
+	memset(c, 0, sizeof(*c));
+	c->f = f;
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	assert_int_equal(pthread_create(&c->thread, NULL, connect_main, c), 0);
+}
+
+/* Join the connector (up to IO_TIMEOUT_S).  Return: what it returned. */
+static int connect_join(struct connector *c)
+{
+	int64_t end = now_ms() + IO_TIMEOUT_S * 1000;
+
+	while (!__atomic_load_n(&c->done, __ATOMIC_ACQUIRE)) {
+		if (now_ms() > end)
+			fail_msg("ddvm_net_stream_connect(%s) did not return within %d s", c->path,
+				 IO_TIMEOUT_S);
+		usleep(1000);
+	}
+	pthread_join(c->thread, NULL);
+	return c->ret;
+}
+
+/* "QEMU": a unix socket listening at @path, or only bound there when !@listening. */
+static int qemu_socket(const char *path, bool listening)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
+	assert_true(fd >= 0);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
-		if (fd >= 0)
-			close(fd);
-		return -errno;
-	}
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	if (listening)
+		assert_int_equal(listen(fd, 0), 0);
 	return fd;
 }
 
-static void test_listen_takes_only_a_stale_socket(void **state)
+/* Accept on @lfd and check a byte each way between it and connection @c. */
+static void expect_connected(int lfd, int c)
 {
-	char dir[] = "/tmp/ddvm-nst-XXXXXX", path[64], file[64], lng[200];
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct ddvm_err err;
-	int fd, fd2, stale;
+	char x = 'q', y = 0;
+	int a = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/s.sock", dir);
-	snprintf(file, sizeof(file), "%s/file", dir);
-	/* a dead bridge's socket file: taken over */
-	stale = socket(AF_UNIX, SOCK_STREAM, 0);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	assert_int_equal(bind(stale, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	close(stale);
-	fd = ddvm_net_stream_listen(path, &err);
-	assert_true(fd >= 0);
-	/* a live one: refused */
-	fd2 = ddvm_net_stream_listen(path, &err);
-	assert_int_equal(fd2, -EADDRINUSE);
-	assert_non_null(strstr(err.msg, path));
-	close(fd);
-	unlink(path);
-	/* not a socket: never removed */
-	close(open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
-	assert_int_equal(ddvm_net_stream_listen(file, &err), -EEXIST);
-	assert_int_equal(access(file, F_OK), 0);
-	unlink(file);
-	memset(lng, 'x', sizeof(lng) - 1);
-	lng[sizeof(lng) - 1] = '\0';
-	assert_int_equal(ddvm_net_stream_listen(lng, &err), -ENAMETOOLONG);
-	rmdir(dir);
+	assert_true(a >= 0);
+	assert_int_equal(write(a, &x, 1), 1);
+	assert_int_equal(poll(&(struct pollfd){ .fd = c, .events = POLLIN }, 1,
+			      IO_TIMEOUT_S * 1000), 1);
+	assert_int_equal(read(c, &y, 1), 1);
+	assert_int_equal(y, 'q');
+	assert_int_equal(write(c, "b", 1), 1);
+	assert_int_equal(read(a, &y, 1), 1);
+	assert_int_equal(y, 'b');
+	close(a);
 }
 
-/* While nobody is connected, frames for the client are taken off the ring and dropped. */
-static void test_accept_drops_while_idle(void **state)
+/* QEMU starts listening at @path: @c connects; then all goes (@dir too). */
+static void qemu_arrives(struct fixture *f, struct connector *c, const char *path,
+			 const char *dir)
 {
-	struct fixture *f = fixture_open(NULL);
-	char dir[] = "/tmp/ddvm-nst-XXXXXX", path[64];
-	struct acceptor a = { .f = f };
-	pthread_t thread;
-	uint64_t one = 1;
-	int i, c;
+	int lfd = qemu_socket(path, true);
 
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/s.sock", dir);
-	a.listen_fd = ddvm_net_stream_listen(path, &f->err);
-	assert_true(a.listen_fd >= 0);
+	assert_true(connect_join(c) >= 0);
+	expect_connected(lfd, c->ret);
+	close(c->ret);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+	fixture_close(f);
+}
+
+/* Frames for the client while nobody is connected: taken off the ring, dropped. */
+static void inject_three(struct fixture *f)
+{
+	int i;
+
 	for (i = 0; i < 3; i++) {
 		f->srv.ctl->inject[i].len = 60;
 		memcpy(f->srv.ctl->inject[i].data, f->mac, 6);
 		memcpy(f->srv.ctl->inject[i].data + 6, peer_mac, 6);
 	}
-	assert_int_equal(pthread_create(&thread, NULL, accept_main, &a), 0);
 	assert_int_equal(fake_net_cmd(&f->srv, FAKE_NET_INJECT, 3, 2000), 0);
+}
+
+/*
+ * No socket yet (QEMU not started): the bridge keeps trying, dropping what
+ * the channel receives, and connects once QEMU listens.
+ */
+static void test_connect_waits_for_the_socket(void **state)
+{
+	struct fixture *f = fixture_open(NULL);
+	char dir[] = "/tmp/ddvm-nst-XXXXXX", path[64];
+	struct connector c;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.sock", dir);
+	connect_start(&c, f, path);
+	inject_three(f);
 	wait_count(&f->st.idle_drops, 3, "frames dropped with nobody connected");
-	assert_false(__atomic_load_n(&a.done, __ATOMIC_ACQUIRE));
-	c = connect_to(path);
-	assert_true(c >= 0);
-	pthread_join(thread, NULL);
-	assert_true(a.ret >= 0);
-	close(a.ret);
-	close(c);
-	/* and a stop ends the wait */
-	a.done = false;
-	assert_int_equal(write(f->stop_fd, &one, sizeof(one)), sizeof(one));
-	assert_int_equal(pthread_create(&thread, NULL, accept_main, &a), 0);
-	pthread_join(thread, NULL);
-	assert_int_equal(a.ret, -EINTR);
-	close(a.listen_fd);
+	wait_count(&f->st.connect_attempts, 3, "attempts to connect");
+	assert_false(__atomic_load_n(&c.done, __ATOMIC_ACQUIRE));
+	qemu_arrives(f, &c, path, dir);
+}
+
+/*
+ * A socket nobody listens on (a QEMU that was killed) is tried again
+ * until a new QEMU listens there, with waits that grow: the first 6
+ * attempts cannot come sooner than 20 + 40 + 80 + 160 + 320 ms apart.
+ */
+static void test_connect_retries_a_dead_socket(void **state)
+{
+	struct fixture *f = fixture_open(NULL);
+	char dir[] = "/tmp/ddvm-nst-XXXXXX", path[64];
+	struct connector c;
+	int64_t t0;
+	int dead;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.sock", dir);
+	dead = qemu_socket(path, false);
+	t0 = now_ms();
+	connect_start(&c, f, path);
+	wait_count(&f->st.connect_attempts, 6, "attempts to connect");
+	assert_true(now_ms() - t0 >= 20 + 40 + 80 + 160 + 320);
+	assert_false(__atomic_load_n(&c.done, __ATOMIC_ACQUIRE));
+	close(dead);
 	unlink(path);
+	qemu_arrives(f, &c, path, dir);
+}
+
+/* A stop ends the wait; what cannot get better is an error at once, naming the path. */
+static void test_connect_stops_and_fails(void **state)
+{
+	struct fixture *f = fixture_open(NULL);
+	char dir[] = "/tmp/ddvm-nst-XXXXXX", path[64], lng[200];
+	struct connector c;
+	uint64_t one = 1;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.sock", dir);
+	connect_start(&c, f, path);
+	wait_count(&f->st.connect_attempts, 2, "attempts to connect");
+	assert_int_equal(write(f->stop_fd, &one, sizeof(one)), sizeof(one));
+	assert_int_equal(connect_join(&c), -EINTR);
+	assert_int_equal(read(f->stop_fd, &one, sizeof(one)), sizeof(one));
+
+	/* a regular file where a directory should be */
+	snprintf(path, sizeof(path), "%s/f", dir);
+	close(open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+	snprintf(lng, sizeof(lng), "%s/s.sock", path);
+	assert_int_equal(ddvm_net_stream_connect(f->net, lng, f->stop_fd, &f->st, &f->err),
+			 -ENOTDIR);
+	assert_non_null(strstr(f->err.msg, lng));
+	unlink(path);
+	memset(lng, 'x', sizeof(lng) - 1);
+	lng[sizeof(lng) - 1] = '\0';
+	assert_int_equal(ddvm_net_stream_connect(f->net, lng, f->stop_fd, &f->st, &f->err),
+			 -ENAMETOOLONG);
 	rmdir(dir);
 	fixture_close(f);
 }
@@ -784,8 +860,9 @@ int main(void)
 		cmocka_unit_test(test_unread_socket_drops_whole_frames),
 		cmocka_unit_test(test_absent_server_holds_frames),
 		cmocka_unit_test(test_peer_close_ends_the_relay),
-		cmocka_unit_test(test_listen_takes_only_a_stale_socket),
-		cmocka_unit_test(test_accept_drops_while_idle),
+		cmocka_unit_test(test_connect_waits_for_the_socket),
+		cmocka_unit_test(test_connect_retries_a_dead_socket),
+		cmocka_unit_test(test_connect_stops_and_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

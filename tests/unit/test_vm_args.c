@@ -65,7 +65,7 @@ static void test_nbd_stream_exact(void **state)
 		"-blockdev", "driver=nbd,node-name=d0,server.type=unix,server.path=/w/run/vm0/d0.nbd,"
 			     "reconnect-delay=10",
 		"-device", "virtio-blk-pci,drive=d0,addr=0x4",
-		"-netdev", "stream,id=n0,server=off,addr.type=unix,addr.path=/w/run/vm0/n0.sock",
+		"-netdev", "stream,id=n0,server=on,addr.type=unix,addr.path=/w/run/vm0/n0.sock",
 		"-device", "virtio-net-pci,netdev=n0,mac=52:54:00:00:00:11,addr=0xa",
 	};
 	struct ddvm_argv a;
@@ -153,6 +153,7 @@ static void test_bridges(void **state)
 	};
 	static const char *const stream[] = {
 		"/x/ddvm", "net", "stream", "/w/run/hub/net0.c0.sock", "--socket", "/w/run/b/n0.sock",
+		"--status-fd", "7",
 	};
 	struct ddvm_argv a;
 	struct ddvm_err err;
@@ -160,17 +161,23 @@ static void test_bridges(void **state)
 
 	load("{\"name\":\"b\",\"disks\":[{\"channel\":\"disk0.c0\",\"via\":\"front\"},"
 	     "{\"channel\":\"disk0.c2\"}],\"nics\":[{\"channel\":\"net0.c0\"}]}");
+	/* a disk's bridge has no status pipe, whatever it is given */
 	assert_int_equal(ddvm_vm_bridge_argv(&a, &cfg, &cfg.vms[0], false, 1, "/x/ddvm", "/w/run",
-					     &err), 0);
+					     7, &err), 0);
 	argvt_expect(&a, nbd, sizeof(nbd) / sizeof(nbd[0]));
 	ddvm_argv_free(&a);
 	assert_int_equal(ddvm_vm_bridge_argv(&a, &cfg, &cfg.vms[0], true, 0, "/x/ddvm", "/w/run",
-					     &err), 0);
+					     7, &err), 0);
 	argvt_expect(&a, stream, sizeof(stream) / sizeof(stream[0]));
+	ddvm_argv_free(&a);
+	/* and without one, a NIC's has none either */
+	assert_int_equal(ddvm_vm_bridge_argv(&a, &cfg, &cfg.vms[0], true, 0, "/x/ddvm", "/w/run",
+					     -1, &err), 0);
+	argvt_expect(&a, stream, sizeof(stream) / sizeof(stream[0]) - 2);
 	ddvm_argv_free(&a);
 	/* a front-end disk has no bridge */
 	assert_int_equal(ddvm_vm_bridge_argv(&a, &cfg, &cfg.vms[0], false, 0, "/x/ddvm", "/w/run",
-					     &err), -EINVAL);
+					     -1, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "disk0.c0"));
 	assert_int_equal(a.argc, 0);
 	assert_int_equal(ddvm_vm_bridge_socket(path, sizeof(path), "/w/run", &cfg.vms[0], false, 1,

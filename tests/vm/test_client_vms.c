@@ -11,7 +11,10 @@
  * VM's NIC received the other's stream.  "ddvm console" runs a command in a
  * VM.  Then the fault: the disk DD/OS is killed in the middle of a VM's
  * file-tree write; the VM is left alone and its tree still verifies; and
- * its NBD bridge, killed, is restarted and found again by QEMU.
+ * its NBD bridge, killed, is restarted and found again by QEMU.  Last, a
+ * VM's NIC bridge is SIGKILLed in the middle of a 64 MiB TCP stream: the
+ * supervisor restarts it, it connects to the same QEMU again, and the same
+ * TCP connection finishes with every byte verified at the far end.
  * Needs root (the NIC DD/OS's tap, namespaces).
  */
 #include <errno.h>
@@ -40,6 +43,8 @@
 #define SCRIPT_S	900		/* a VM's whole script, on a busy 2-core TCG host */
 #define SINK_S		900
 #define KILL_AFTER	64		/* requests completed into the tree write before the kill */
+#define NIC_KILL_AT	(16ull << 20)	/* bytes at the far end before the NIC bridge is killed */
+#define CONNECT_S	60		/* a stream bridge to "connected", on a busy host */
 
 struct fixture {
 	struct vmtest t;
@@ -96,6 +101,14 @@ static int teardown(void **state)
 	}
 	free(f);
 	return 0;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void write_file(const struct fixture *f, const char *name, const char *text)
@@ -170,33 +183,50 @@ static long long vm_num(struct fixture *f, const char *vm, const char *key, cons
 	return n;
 }
 
-/* The bridge of VM @vm's first disk in state.json: a reference the caller drops. */
-static json_t *first_bridge(struct fixture *f, const char *vm)
+/*
+ * The bridge of VM @vm's first device of @kind ("disks", "nics") in
+ * state.json: a reference the caller drops.
+ */
+static json_t *first_bridge(struct fixture *f, const char *vm, const char *kind)
 {
 	json_t *o = state_entry(f, "vms", vm);
-	json_t *br = json_incref(json_object_get(json_array_get(json_object_get(o, "disks"), 0),
+	json_t *br = json_incref(json_object_get(json_array_get(json_object_get(o, kind), 0),
 						 "bridge"));
 
 	json_decref(o);
+	if (!br)
+		fail_msg("state.json: VM %s's first of its %s has no bridge", vm, kind);
 	return br;
 }
 
-static long long vm_bridge_num(struct fixture *f, const char *vm, const char *key)
+static long long bridge_num(struct fixture *f, const char *vm, const char *kind,
+			    const char *key)
 {
-	json_t *br = first_bridge(f, vm);
+	json_t *br = first_bridge(f, vm, kind);
 	long long n = json_integer_value(json_object_get(br, key));
 
 	json_decref(br);
 	return n;
 }
 
-static bool vm_bridge_running(struct fixture *f, const char *vm)
+static long long vm_bridge_num(struct fixture *f, const char *vm, const char *key)
 {
-	json_t *br = first_bridge(f, vm);
-	bool up = !strcmp(json_string_value(json_object_get(br, "state")) ?: "", "running");
+	return bridge_num(f, vm, "disks", key);
+}
+
+/* Is the state of VM @vm's first @kind bridge @want ("running", "connected", ...)? */
+static bool bridge_in(struct fixture *f, const char *vm, const char *kind, const char *want)
+{
+	json_t *br = first_bridge(f, vm, kind);
+	bool in = !strcmp(json_string_value(json_object_get(br, "state")) ?: "", want);
 
 	json_decref(br);
-	return up;
+	return in;
+}
+
+static bool vm_bridge_running(struct fixture *f, const char *vm)
+{
+	return bridge_in(f, vm, "disks", "running");
 }
 
 /* The completed requests of domain @dom's first channel, from state.json. */
@@ -457,12 +487,148 @@ static void test_dd_killed_mid_tree(void **state)
 	f->keep = false;
 }
 
+/*
+ * The stream bridge of a VM's NIC dies (SIGKILL) mid-stream: the supervisor
+ * restarts it, it connects to the QEMU that still listens, and the TCP
+ * stream that was under way finishes intact.  Frames QEMU dropped while no
+ * bridge was connected are the guest's TCP's to send again: a pause.
+ */
+static void test_nic_bridge_killed_mid_stream(void **state)
+{
+	struct fixture *f = *state;
+	char script[1024], body[2048], nicdom[16], path[160], line[512], out[8192];
+	char sha_got[VMTEST_SHA_HEX], sha_remote[VMTEST_SHA_HEX];
+	long long pid, bridge, t_kill, t_connected, t_moving;
+	uint64_t at_kill;
+	time_t deadline;
+
+	snprintf(f->netns, sizeof(f->netns), "cvmk-%d", (int)getpid());
+	snprintf(nicdom, sizeof(nicdom), "cvk%d", (int)(getpid() % 1000000));
+	snprintf(body, sizeof(body), "ip netns add %s && ip -n %s link set lo up", f->netns,
+		 f->netns);
+	assert_int_equal(system(body), 0);
+	f->netns_made = true;
+	snprintf(path, sizeof(path), "%s/recvk", f->t.dir);
+	if (vmtest_sink_start(&f->sink[0], f->netns, PORT0 + 2, path, SINK_S))
+		fail_msg("sink: %s", f->sink[0].why);
+	snprintf(script, sizeof(script),
+		 "i=0;until ping -c1 -W1 10.81.0.1 >/dev/null 2>&1;do i=$((i+1));"
+		 "[ $i -lt 60 ]||exit 10;done\n"
+		 "mkfifo /tmp/x || exit 3\n"
+		 "sha256sum </tmp/x >/tmp/x.sum &\n"
+		 "dd if=/dev/urandom bs=1M count=%d 2>/dev/null | tee /tmp/x | "
+		 "nc 10.81.0.1 %u || exit 4\n"
+		 "wait $! && echo \"XFER $(cat /tmp/x.sum)\"\n", XFER_MIB, PORT0 + 2);
+	write_file(f, "vmk.sh", script);
+	snprintf(body, sizeof(body),
+		 "\"domains\": [\n"
+		 " { \"name\": \"%s\", \"nic\": { \"model\": \"e1000\",\n"
+		 "   \"clients\": [ { \"name\": \"c0\" } ],\n"
+		 "   \"wire\": { \"netns\": \"%s\", \"address\": \"10.81.0.1/24\" } } } ],\n"
+		 "\"vms\": [\n"
+		 " { \"name\": \"vmk\", \"run\": \"%s/vmk.sh\",\n"
+		 "   \"nics\": [ { \"channel\": \"%s.c0\", \"via\": \"stream\", "
+		 "\"address\": \"10.81.0.13/24\" } ] } ]",
+		 nicdom, f->netns, f->t.dir, nicdom);
+	if (vmtest_up_json(&f->t, body))
+		fail_msg("ddvm up failed:\n%s", f->t.log);
+	f->up = true;
+
+	/* the supervisor shows the bridge connected once QEMU listens */
+	deadline = time(NULL) + CONNECT_S;
+	while (!bridge_in(f, "vmk", "nics", "connected")) {
+		if (time(NULL) > deadline)
+			fail_msg("vmk's NIC bridge not connected %d s after ddvm up", CONNECT_S);
+		usleep(100 * 1000);
+	}
+	assert_int_equal(bridge_num(f, "vmk", "nics", "connections"), 1);
+
+	/* the stream is under way: kill the bridge in the middle of it */
+	deadline = time(NULL) + SCRIPT_S;
+	while (__atomic_load_n(&f->sink[0].bytes, __ATOMIC_RELAXED) < NIC_KILL_AT) {
+		if (time(NULL) > deadline || f->sink[0].error)
+			fail_msg("the far end got %llu bytes of vmk's stream in %d s: %s",
+				 (unsigned long long)f->sink[0].bytes, SCRIPT_S, f->sink[0].why);
+		usleep(20 * 1000);
+	}
+	pid = vm_num(f, "vmk", "qemu_pid", NULL);
+	bridge = bridge_num(f, "vmk", "nics", "pid");
+	assert_true(pid > 0);
+	assert_true(bridge > 0);
+	assert_int_equal(bridge_num(f, "vmk", "nics", "restarts"), 0);
+	assert_int_equal(kill((pid_t)bridge, SIGKILL), 0);
+	at_kill = __atomic_load_n(&f->sink[0].bytes, __ATOMIC_RELAXED);
+	if (at_kill >= (uint64_t)XFER_MIB << 20)
+		fail_msg("the stream ended before the kill: nothing tested");
+
+	/* restarted once, connected again: a second connection to the same QEMU */
+	t_kill = mono_ms();
+	deadline = time(NULL) + CONNECT_S;
+	while (bridge_num(f, "vmk", "nics", "connections") < 2 ||
+	       !bridge_in(f, "vmk", "nics", "connected")) {
+		if (time(NULL) > deadline)
+			fail_msg("vmk's NIC bridge not connected again %d s after SIGKILL "
+				 "(%lld restarts, %lld connections)", CONNECT_S,
+				 bridge_num(f, "vmk", "nics", "restarts"),
+				 bridge_num(f, "vmk", "nics", "connections"));
+		usleep(100 * 1000);
+	}
+	assert_true(bridge_num(f, "vmk", "nics", "pid") != bridge);
+	t_connected = mono_ms();
+	/* the stream moves again (how long it stood still is reported, not judged) */
+	deadline = time(NULL) + SCRIPT_S;
+	while (__atomic_load_n(&f->sink[0].bytes, __ATOMIC_RELAXED) <= at_kill + (1u << 20)) {
+		if (time(NULL) > deadline || f->sink[0].error)
+			fail_msg("vmk's stream stood still at %llu bytes after its bridge came back: "
+				 "%s", (unsigned long long)f->sink[0].bytes, f->sink[0].why);
+		usleep(20 * 1000);
+	}
+	t_moving = mono_ms();
+	assert_int_equal(vmtest_ddvm(&f->t, (const char *const[]){ "status", "--run-dir",
+								  f->t.run_dir, NULL }), 0);
+	if (!strstr(f->t.log, "via stream, bridge connected"))
+		fail_msg("ddvm status does not show vmk's NIC bridge connected:\n%s", f->t.log);
+
+	/* the same TCP connection finishes: the VM's hash is the far end's */
+	if (vmtest_vm_wait_line(&f->t, "vmk", "DDVM-CMD-END", SCRIPT_S, line, sizeof(line), NULL))
+		fail_msg("%s", line);
+	assert_int_equal(vmtest_vm_find(&f->t, "vmk", "DDVM-CMD-END ", 0, out, sizeof(out), NULL),
+			 0);
+	if (strcmp(out, "0"))
+		fail_msg("vmk: its script ended with status %s (see %s/vmk/console.log)", out,
+			 f->t.run_dir);
+	console_sha(f, "vmk", "XFER ", sha_got);
+	if (vmtest_sink_wait(&f->sink[0], sha_remote))
+		fail_msg("remote end of vmk's stream: %s", f->sink[0].why);
+	assert_int_equal(f->sink[0].bytes, (uint64_t)XFER_MIB << 20);
+	if (strcmp(sha_remote, sha_got))
+		fail_msg("vmk sent SHA-256 %s, the remote host got %s", sha_got, sha_remote);
+	/* the same VM throughout, its bridge restarted exactly once */
+	assert_int_equal(vm_num(f, "vmk", "qemu_pid", NULL), pid);
+	assert_int_equal(bridge_num(f, "vmk", "nics", "restarts"), 1);
+	assert_int_equal(bridge_num(f, "vmk", "nics", "connections"), 2);
+	print_message("killed vmk's NIC bridge at %llu MiB of %d; restarted once, connected again "
+		      "after %lld ms, the stream moved 1 MiB on %lld ms after the kill; %d MiB "
+		      "arrived intact over one TCP connection\n", (unsigned long long)(at_kill >> 20),
+		      XFER_MIB, t_connected - t_kill, t_moving - t_kill, XFER_MIB);
+	scan_consoles(f, (const char *const[]){ nicdom, "vmk", NULL });
+	if (vmtest_down(&f->t, true))
+		fail_msg("ddvm down: %s", f->t.log);
+	f->up = false;
+	f->keep = false;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_two_vms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dd_killed_mid_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nic_bridge_killed_mid_stream, setup, teardown),
 	};
+
+	/* CLIENT_VMS_FILTER=test_nic_bridge_killed_mid_stream: one test alone, when chasing it */
+	if (getenv("CLIENT_VMS_FILTER"))
+		cmocka_set_test_filter(getenv("CLIENT_VMS_FILTER"));
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

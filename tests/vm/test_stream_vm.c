@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Client VMs with a stock kernel and virtio-net use a NIC DD/OS through
- * `ddvm net stream` (QEMU's stream netdev over a unix socket).  One e1000
+ * `ddvm net stream` (QEMU's stream netdev over a unix socket QEMU listens
+ * on; the bridge, started first, connects once it is there).  One e1000
  * DD/OS under the real supervisor serves two channels, its wire in a
  * "remote host" namespace.  Each client VM boots the Debian kernel with
  * the client image (ddvm.mode=client), its virtio-net carrying its
@@ -13,12 +14,14 @@
  *  - two VMs at once, one per channel, each receive a stream of their own
  *    and check it; neither receives the other's (eth0's byte count);
  *  - a VM streams 128 MiB to the remote host while `ddvm inject kill`
- *    kills the DD/OS: the bridge keeps QEMU's socket, the supervisor
- *    restarts the DD/OS, the same TCP connection carries on and every byte
- *    arrives intact.
+ *    kills the DD/OS: the bridge keeps its connection to QEMU, the
+ *    supervisor restarts the DD/OS, the same TCP connection carries on and
+ *    every byte arrives intact.
  *
- * Each time the bridges stop cleanly on SIGTERM, remove their sockets and
- * have served exactly one connection without a protocol error.  Needs root.
+ * Each time the bridges connect once QEMU is there, stop cleanly on
+ * SIGTERM and have served exactly one connection without a protocol
+ * error.  (A bridge killed and restarted under the supervisor is
+ * test_client_vms's.)  Needs root.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -57,7 +60,7 @@
 #define KILL_AT		(16ull << 20)	/* bytes arrived before the DD/OS is killed */
 #define PORT_TX		5001		/* VM -> remote */
 #define PORT_RX		5002		/* remote -> VM */
-#define BRIDGE_MS	20000		/* `ddvm net stream` to "listening on" */
+#define BRIDGE_MS	20000		/* `ddvm net stream` to its channel's MAC, or to "connected to" */
 #define BOOT_MS		120000		/* client VM to DDVM-READY, on a busy host */
 #define SCRIPT_MS	600000		/* a script's transfers and hashes under TCG */
 #define ACCEPT_S	600		/* a remote end waits this long for the VM */
@@ -419,8 +422,8 @@ static void xfer_abort(struct xfer *x)
 
 struct bridge {
 	pid_t pid;
-	char sock[160];			/* where QEMU connects */
-	char out[160], err[160];	/* its stdout (the "listening" line, --stats), stderr */
+	char sock[160];			/* where QEMU listens */
+	char out[160], err[160];	/* its stdout ("connected to", --stats), stderr */
 	char mac[18];			/* the channel's, as the bridge says */
 	unsigned int mtu;
 	char why[2048];
@@ -438,11 +441,39 @@ static void read_file(const char *path, char *buf, size_t len)
 	buf[r > 0 ? r : 0] = '\0';
 }
 
-/* `ddvm net stream` for channel @i, up to its "listening on" line. */
+/*
+ * Wait up to @ms for @b's file @path to hold @want (its output so far in
+ * @buf).  Return: 0, or -EIO with b->why when it does not (or it died).
+ */
+static int bridge_says(struct bridge *b, const char *path, const char *want, int ms, char *buf,
+		       size_t len)
+{
+	int64_t end = now_ms() + ms;
+	char err[1000];
+
+	for (;;) {
+		read_file(path, buf, len);
+		if (strstr(buf, want))
+			return 0;
+		if (b->pid > 0 && waitpid(b->pid, NULL, WNOHANG) == b->pid)
+			b->pid = 0;
+		if (b->pid <= 0 || now_ms() > end)
+			break;
+		usleep(20000);
+	}
+	read_file(b->err, err, sizeof(err));
+	snprintf(b->why, sizeof(b->why), "bridge %s: %s \"%s\" within %d ms; its stderr:\n%s",
+		 b->sock, b->pid > 0 ? "no" : "exited before", want, ms, err);
+	return -EIO;
+}
+
+/*
+ * `ddvm net stream` for channel @i, started before its VM (it tries to
+ * connect until QEMU's socket is there), up to the channel's MAC and MTU.
+ */
 static int bridge_start(struct bridge *b, unsigned int i)
 {
-	char hub[192], want[200], out[512], err[1000];
-	int64_t end = now_ms() + BRIDGE_MS;
+	char hub[192], want[200], err[1000];
 	const char *p;
 	int o, e;
 
@@ -468,30 +499,26 @@ static int bridge_start(struct bridge *b, unsigned int i)
 	}
 	close(o);
 	close(e);
-	snprintf(want, sizeof(want), "listening on %s\n", b->sock);
-	do {
-		read_file(b->out, out, sizeof(out));
-		if (!strcmp(out, want))
-			break;
-		if (waitpid(b->pid, NULL, WNOHANG) == b->pid) {
-			b->pid = 0;
-			break;
-		}
-		usleep(20000);
-	} while (now_ms() < end);
-	read_file(b->err, err, sizeof(err));
-	if (strcmp(out, want)) {
-		snprintf(b->why, sizeof(b->why), "bridge %u: no \"%s\" within %d ms; said:\n%s%s", i,
-			 b->sock, BRIDGE_MS, out, err);
+	/* the channel's MAC and MTU (for QEMU's virtio-net) come before the first attempt */
+	snprintf(want, sizeof(want), "connecting to %s", b->sock);
+	if (bridge_says(b, b->err, want, BRIDGE_MS, err, sizeof(err)))
 		return -EIO;
-	}
-	/* the channel's MAC and MTU, for QEMU's virtio-net */
 	p = strstr(err, " MAC ");
 	if (!p || sscanf(p, " MAC %17s MTU %u", b->mac, &b->mtu) != 2 || strlen(b->mac) != 17) {
 		snprintf(b->why, sizeof(b->why), "bridge %u: no MAC and MTU in:\n%s", i, err);
 		return -EIO;
 	}
 	return 0;
+}
+
+/* QEMU listens now: the bridge connects and says so. */
+static void bridge_connected(struct bridge *b)
+{
+	char want[200], out[2048];
+
+	snprintf(want, sizeof(want), "connected to %s\n", b->sock);
+	if (bridge_says(b, b->out, want, BRIDGE_MS, out, sizeof(out)))
+		fail_msg("%s", b->why);
 }
 
 /*
@@ -521,8 +548,9 @@ static void bridge_stop_check(struct bridge *b, unsigned int connections)
 		fail_msg("bridge %s ignored SIGTERM for 5 s", b->sock);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		fail_msg("bridge %s: exit status 0x%x on SIGTERM; said:\n%s", b->sock, status, out);
+	/* its VM has powered off: QEMU removed its socket as it exited */
 	if (!stat(b->sock, &st))
-		fail_msg("bridge %s left its socket behind", b->sock);
+		fail_msg("QEMU left its socket %s behind", b->sock);
 	snprintf(want, sizeof(want), "connections:  %u, 0 dropped", connections);
 	if (!strstr(out, want))
 		fail_msg("bridge %s: want \"%s\"; its counters:\n%s", b->sock, want, out);
@@ -595,7 +623,7 @@ static void vm_start(struct clientvm *vm, unsigned int i, const struct bridge *b
 		fail_msg("script too long for the kernel command line:\n%s", script);
 	snprintf(name, sizeof(name), "stream-vm%u", i);
 	snprintf(console, sizeof(console), "%s/vm%u.console", g.n.vm.dir, i);
-	snprintf(netdev, sizeof(netdev), "stream,id=n0,server=off,addr.type=unix,addr.path=%s",
+	snprintf(netdev, sizeof(netdev), "stream,id=n0,server=on,addr.type=unix,addr.path=%s",
 		 b->sock);
 	snprintf(device, sizeof(device), "virtio-net-pci,netdev=n0,mac=%s,host_mtu=%u", b->mac,
 		 b->mtu);
@@ -686,6 +714,7 @@ static void test_one_vm_ping_send_receive(void **state)
 		fail_msg("listening on %s:%u: %s", g.n.remote_addr, PORT_TX, strerror(-ret));
 	t0 = now_ms();
 	vm_start(vm, 0, b, script);
+	bridge_connected(b);
 	vm_expect(vm, "DDVM-READY", BOOT_MS, NULL, 0);
 
 	/* (a) ping: the script fails with 11 otherwise; (b) the VM's file */
@@ -736,6 +765,8 @@ static void test_two_vms_each_their_own(void **state)
 	script_printf(script, sizeof(script), SCRIPT_RX, PORT_RX, PORT_RX);
 	for (i = 0; i < 2; i++)
 		vm_start(&vm[i], i, &b[i], script);
+	for (i = 0; i < 2; i++)
+		bridge_connected(&b[i]);
 	for (i = 0; i < 2; i++)
 		vm_expect(&vm[i], "RX-LISTEN", BOOT_MS + SCRIPT_MS, NULL, 0);
 	/* both streams at once, different data */
@@ -848,6 +879,7 @@ static void test_dd_os_killed_mid_stream(void **state)
 	if (ret)
 		fail_msg("listening on %s:%u: %s", g.n.remote_addr, PORT_TX, strerror(-ret));
 	vm_start(vm, 0, b, script);
+	bridge_connected(b);
 	vm_expect(vm, "TX-SHA ", BOOT_MS + SCRIPT_MS, rest, sizeof(rest));
 
 	/* the fault strikes mid-stream */
@@ -904,7 +936,7 @@ static void test_dd_os_killed_mid_stream(void **state)
 	vm_finish(vm);
 	if (!domain_restarts(&after, cause, sizeof(cause), &serving) || after != before + 1)
 		fail_msg("after the stream: %u restarts (%u before the kill)", after, before);
-	/* one connection throughout: the bridge never let go of QEMU's socket */
+	/* one connection throughout: the bridge never let go of QEMU */
 	bridge_stop_check(b, 1);
 	print_message("  killed at %llu MiB; the stream stood still %lld ms from the kill; %llu MiB "
 		      "arrived intact over one connection\n", (unsigned long long)(at_kill >> 20),

@@ -6,12 +6,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "campaign.h"
+#include "chan_client.h"
 #include "pattern.h"
 #include "state.h"
 
@@ -27,14 +27,6 @@
 const char *const ddvm_campaign_kinds[DDVM_CAMPAIGN_NR_KINDS] = {
 	"kill", "panic", "hang", "oops", "wedge", "corrupt",
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool sector_written(const struct ddvm_campaign *c, uint64_t sec)
 {
@@ -159,10 +151,10 @@ static int io_step(struct ddvm_campaign *c, struct ddvm_campaign_fault *f)
 
 static int io_for(struct ddvm_campaign *c, long long ms)
 {
-	long long end = now_ms() + ms;
+	long long end = ddvm_now_ms() + ms;
 	int ret;
 
-	while (now_ms() < end) {
+	while (ddvm_now_ms() < end) {
 		ret = io_step(c, NULL);
 		if (ret < 0)
 			return ret;
@@ -215,7 +207,7 @@ static long long domain_poll(const struct ddvm_campaign *c, bool *ready, char *s
 /* Keep I/O going until the domain is fit for the next fault. */
 static int wait_fit(struct ddvm_campaign *c)
 {
-	long long end = now_ms() + (c->spare ? CAMPAIGN_SPARE_WAIT_MS : CAMPAIGN_SERVE_WAIT_MS);
+	long long end = ddvm_now_ms() + (c->spare ? CAMPAIGN_SPARE_WAIT_MS : CAMPAIGN_SERVE_WAIT_MS);
 	char state[32];
 	bool ready;
 	int ret;
@@ -224,7 +216,7 @@ static int wait_fit(struct ddvm_campaign *c)
 		domain_poll(c, &ready, state, sizeof(state));
 		if (ready)
 			return 0;
-		if (!strcmp(state, "failed") || now_ms() > end) {
+		if (!strcmp(state, "failed") || ddvm_now_ms() > end) {
 			snprintf(c->fatal, sizeof(c->fatal),
 				 "domain %s not ready for the next fault (state %s%s)", c->domain,
 				 state, c->spare ? ", or its warm spare not ready" : "");
@@ -258,12 +250,12 @@ static void *inject_thread(void *arg)
 static int record_cause(struct ddvm_campaign *c, struct ddvm_campaign_fault *f,
 			long long restarts0)
 {
-	long long end = now_ms() + CAMPAIGN_CAUSE_WAIT_MS;
+	long long end = ddvm_now_ms() + CAMPAIGN_CAUSE_WAIT_MS;
 	json_t *st, *d, *log, *last;
 	bool ready;
 	int ret;
 
-	while (domain_poll(c, &ready, NULL, 0) <= restarts0 && now_ms() < end) {
+	while (domain_poll(c, &ready, NULL, 0) <= restarts0 && ddvm_now_ms() < end) {
 		ret = io_for(c, 100);
 		if (ret)
 			return ret;
@@ -295,7 +287,7 @@ static int one_fault(struct ddvm_campaign *c, struct ddvm_campaign_fault *f)
 	f->recovery_ms = -1;
 	f->ready_ms = -1;
 	atomic_init(&in.done, false);
-	t0 = now_ms();
+	t0 = ddvm_now_ms();
 	ret = pthread_create(&thr, NULL, inject_thread, &in);
 	if (ret) {
 		snprintf(c->fatal, sizeof(c->fatal), "cannot start the injector: %s",
@@ -311,7 +303,7 @@ static int one_fault(struct ddvm_campaign *c, struct ddvm_campaign_fault *f)
 		ddvm_blk_get_stats(c->blk, &st);
 		if (got > 0 && st.generations > before.generations) {
 			f->recovered = true;
-			f->recovery_ms = now_ms() - t0;
+			f->recovery_ms = ddvm_now_ms() - t0;
 			break;
 		}
 		if (!joined && atomic_load(&in.done)) {
@@ -322,7 +314,7 @@ static int one_fault(struct ddvm_campaign *c, struct ddvm_campaign_fault *f)
 				snprintf(f->error, sizeof(f->error), "inject: %.*s",
 					 (int)strcspn(in.out, "\n"), in.out);
 		}
-		if (now_ms() - t0 > c->recover_ms) {
+		if (ddvm_now_ms() - t0 > c->recover_ms) {
 			if (!f->error[0])
 				snprintf(f->error, sizeof(f->error),
 					 "no completion on a new server within %u ms", c->recover_ms);
@@ -345,7 +337,7 @@ static int one_fault(struct ddvm_campaign *c, struct ddvm_campaign_fault *f)
 static int drain(struct ddvm_campaign *c)
 {
 	struct ddvm_blk_io *done[DDVM_CAMPAIGN_QD_MAX];
-	long long end = now_ms() + c->recover_ms;
+	long long end = ddvm_now_ms() + c->recover_ms;
 	unsigned int busy, i;
 	int got;
 
@@ -354,7 +346,7 @@ static int drain(struct ddvm_campaign *c)
 			busy += c->slots[i].busy;
 		if (!busy)
 			return 0;
-		if (now_ms() > end) {
+		if (ddvm_now_ms() > end) {
 			snprintf(c->fatal, sizeof(c->fatal), "%u requests never completed", busy);
 			return -ETIMEDOUT;
 		}
@@ -399,7 +391,7 @@ int ddvm_campaign_run(struct ddvm_campaign *c)
 {
 	uint64_t krng = c->seed ^ 0x6661756c74ull;	/* faults and gaps: their own stream */
 	struct ddvm_blk_stats st;
-	long long t0 = now_ms(), gap;
+	long long t0 = ddvm_now_ms(), gap;
 	int ret;
 
 	c->rng = c->seed;
@@ -456,7 +448,7 @@ int ddvm_campaign_run(struct ddvm_campaign *c)
 	c->completed = st.completed;
 	c->replayed = st.replayed;
 	c->bad_completions = st.bad_completions;
-	c->seconds = (now_ms() - t0) / 1000.0;
+	c->seconds = (ddvm_now_ms() - t0) / 1000.0;
 	return ret;
 }
 

@@ -5,9 +5,9 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "chan_client.h"
 #include "net_stream.h"
 
 /* frames dropped per ddvm_net_recv() while nobody is connected */
@@ -57,14 +57,6 @@ static int ddvm_net_stream_drop_rx(struct ddvm_net *net, struct ddvm_net_stream_
 	return 0;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One attempt.  Return: the connected socket (non-blocking) or -errno. */
 static int ddvm_net_stream_try(const struct sockaddr_un *sun)
 {
@@ -89,11 +81,11 @@ static int ddvm_net_stream_try(const struct sockaddr_un *sun)
 static int ddvm_net_stream_idle(struct ddvm_net *net, int epfd, int stop_fd, int ms,
 				struct ddvm_net_stream_stats *st, struct ddvm_err *err)
 {
-	int64_t end = mono_ms() + ms, left;
+	int64_t end = ddvm_now_ms() + ms, left;
 	struct epoll_event evs[2];
 	int ret, n, i;
 
-	while ((left = end - mono_ms()) > 0) {
+	while ((left = end - ddvm_now_ms()) > 0) {
 		ret = ddvm_net_stream_drop_rx(net, st, err);
 		if (ret)
 			return ret;

@@ -23,6 +23,7 @@
 
 #include <uapi/ddvm/channel.h>
 
+#include "chan_client.h"
 #include "chanmon.h"
 #include "preflight.h"
 #include "qemu_args.h"
@@ -193,14 +194,6 @@ struct sv {
 	char netns[DDVM_MAX_DOMAINS][DDVM_NETNS_MAX + 1];
 };
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Copy @src into @dst, cut to fit: messages may be long, fields are bounded. */
 static void copy_str(char *dst, size_t len, const char *src)
 {
@@ -366,7 +359,7 @@ static void restarts_json(json_t *o, const struct domain *d)
 static json_t *domain_json(struct sv *sv, struct domain *d)
 {
 	const struct ddvm_domain_cfg *c = d->cfg;
-	long long now = mono_ms();
+	long long now = ddvm_now_ms();
 	char path[4096], tap[16], mac[18];
 	json_t *chans = json_array(), *o;
 	unsigned int i;
@@ -618,10 +611,10 @@ static int start_hub(struct sv *sv, struct ddvm_err *err)
 	/* "ready\n" once every socket listens; EOF means it gave up */
 	pfd.fd = rp[0];
 	pfd.events = POLLIN;
-	deadline = mono_ms() + DDVM_HUB_READY_TIMEOUT_MS;
+	deadline = ddvm_now_ms() + DDVM_HUB_READY_TIMEOUT_MS;
 	n = 0;
 	while ((size_t)n < 6) {
-		long long left = deadline - mono_ms();
+		long long left = deadline - ddvm_now_ms();
 		ssize_t r;
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
@@ -708,9 +701,9 @@ static int run_ip(struct sv *sv, const char *const *args, char *why, size_t len)
 	}
 	pfd.fd = op[0];
 	pfd.events = POLLIN;
-	deadline = mono_ms() + IP_TIMEOUT_MS;
+	deadline = ddvm_now_ms() + IP_TIMEOUT_MS;
 	for (;;) {
-		long long left = deadline - mono_ms();
+		long long left = deadline - ddvm_now_ms();
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
 			break;
@@ -731,7 +724,7 @@ static int run_ip(struct sv *sv, const char *const *args, char *why, size_t len)
 		if (out[i] == '\n' || (unsigned char)out[i] < 0x20)
 			out[i] = ' ';
 	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (mono_ms() >= deadline) {
+		if (ddvm_now_ms() >= deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			snprintf(why, len, "%s: no exit within %d ms", cmd, IP_TIMEOUT_MS);
@@ -972,7 +965,7 @@ static void detect(struct domain *d, enum restart_cause cause, const char *fmt, 
 	if (!d->pid || d->cause != CAUSE_NONE)
 		return;
 	d->cause = cause;
-	d->t_detect = mono_ms();
+	d->t_detect = ddvm_now_ms();
 	va_start(ap, fmt);
 	vsnprintf(d->why, sizeof(d->why), fmt, ap);
 	va_end(ap);
@@ -1065,7 +1058,7 @@ static void start_domain(struct sv *sv, struct domain *d)
 	d->watch_run = false;
 	d->line_len = 0;
 	d->last_line[0] = '\0';
-	d->t_start = mono_ms();
+	d->t_start = ddvm_now_ms();
 	if (epoll_ctl(sv->epfd, EPOLL_CTL_ADD, d->out_fd, &ev))
 		sv_log(sv, "%s: epoll: %s", d->cfg->name, strerror(errno));
 	arm_timer(d, (long long)d->cfg->boot_timeout * 1000);
@@ -1159,7 +1152,7 @@ static void on_console_line(struct sv *sv, struct domain *d, char *line)
 		if (strcmp(d->wire, "none"))
 			d->wire = "up";
 		d->ready = true;
-		d->t_ready = mono_ms();
+		d->t_ready = ddvm_now_ms();
 		if (d->activate_fd >= 0) {
 			close(d->activate_fd);
 			d->activate_fd = -1;
@@ -1202,7 +1195,7 @@ static void on_console_line(struct sv *sv, struct domain *d, char *line)
 		sv_log(sv, "%s: %s", d->cfg->name, d->why);
 		if (d->state == DOM_SERVING) {
 			d->cause = CAUSE_GUEST;
-			d->t_detect = mono_ms();
+			d->t_detect = ddvm_now_ms();
 		}
 	}
 }
@@ -1337,7 +1330,7 @@ static void start_spare(struct sv *sv, struct domain *d)
 	d->spare.ready = false;
 	d->spare.line_len = 0;
 	d->spare.boots++;
-	d->spare.t_start = mono_ms();
+	d->spare.t_start = ddvm_now_ms();
 	if (epoll_ctl(sv->epfd, EPOLL_CTL_ADD, op[0], &ev))
 		sv_log(sv, "%s: epoll: %s", d->cfg->name, strerror(errno));
 	arm_fd_timer(d->spare.timer_fd, (long long)d->cfg->boot_timeout * 1000);
@@ -1401,7 +1394,7 @@ static void on_spare_line(struct sv *sv, struct domain *d, char *line)
 		timerfd_settime(d->spare.timer_fd, 0, &its, NULL);
 	}
 	sv_log(sv, "%s: warm spare pid %d ready after %lld ms", d->cfg->name, (int)d->spare.pid,
-	       mono_ms() - d->spare.t_start);
+	       ddvm_now_ms() - d->spare.t_start);
 	save_state(sv, true);
 }
 
@@ -1532,7 +1525,7 @@ static bool promote_spare(struct sv *sv, struct domain *d)
 	d->watch_run = false;
 	d->line_len = 0;
 	d->last_line[0] = '\0';
-	d->t_start = mono_ms();
+	d->t_start = ddvm_now_ms();
 	arm_timer(d, (long long)d->cfg->boot_timeout * 1000);
 	sv_log(sv, "%s: warm spare QEMU pid %d takes over (boot %u)", d->cfg->name, (int)d->pid,
 	       d->boots);
@@ -1554,7 +1547,7 @@ static void start_or_promote(struct sv *sv, struct domain *d)
 static void restart_serving(struct sv *sv, struct domain *d, const char *why)
 {
 	const struct ddvm_restart_cfg *rp = &d->cfg->restart;
-	long long now = mono_ms(), delay = 0;
+	long long now = ddvm_now_ms(), delay = 0;
 	unsigned int in_window = 0, have;
 	struct restart_rec *r;
 
@@ -1599,7 +1592,7 @@ static void restart_serving(struct sv *sv, struct domain *d, const char *why)
 static void on_domain_exit(struct sv *sv, struct domain *d, int status)
 {
 	char how[96], why[sizeof(d->why) + sizeof(d->last_line) + 64];
-	long long alive = mono_ms() - d->t_start;
+	long long alive = ddvm_now_ms() - d->t_start;
 	bool was_serving = d->state == DOM_SERVING;
 
 	drain_console(sv, d);
@@ -1677,7 +1670,7 @@ static void on_timer(struct sv *sv, struct domain *d)
  */
 static void watch_domain(struct sv *sv, struct domain *d)
 {
-	long long now = mono_ms(), hang_ms = (long long)d->cfg->hang_timeout * 1000;
+	long long now = ddvm_now_ms(), hang_ms = (long long)d->cfg->hang_timeout * 1000;
 	unsigned int j, attached = 0, stalled = 0, clients = 0, running = 0;
 	struct ddvm_chan_sample smp;
 	long long oldest = 0;
@@ -1807,7 +1800,7 @@ static void on_signal(struct sv *sv)
 /* Wait until no domain has a QEMU, or @ms passes, reading their output meanwhile. */
 static void wait_domains(struct sv *sv, long long ms)
 {
-	long long deadline = mono_ms() + ms;
+	long long deadline = ddvm_now_ms() + ms;
 	unsigned int i, alive;
 	int status;
 
@@ -1829,7 +1822,7 @@ static void wait_domains(struct sv *sv, long long ms)
 			}
 			alive++;
 		}
-		if (!alive || mono_ms() >= deadline)
+		if (!alive || ddvm_now_ms() >= deadline)
 			return;
 		usleep(20 * 1000);
 	}
@@ -1849,14 +1842,14 @@ static void signal_domains(struct sv *sv, int sig)
 
 static void stop_hub(struct sv *sv)
 {
-	long long deadline = mono_ms() + DDVM_TERM_TIMEOUT_MS;
+	long long deadline = ddvm_now_ms() + DDVM_TERM_TIMEOUT_MS;
 	int status;
 
 	if (!sv->hub_pid)
 		return;
 	kill(sv->hub_pid, SIGTERM);
 	while (waitpid(sv->hub_pid, &status, WNOHANG) == 0) {
-		if (mono_ms() >= deadline) {
+		if (ddvm_now_ms() >= deadline) {
 			sv_log(sv, "hub: no exit %d ms after SIGTERM, killing", DDVM_TERM_TIMEOUT_MS);
 			kill(sv->hub_pid, SIGKILL);
 			waitpid(sv->hub_pid, &status, 0);
@@ -1881,10 +1874,10 @@ static void kill_spares(struct sv *sv)
 		struct domain *d = &sv->doms[i];
 
 		if (d->spare.pid) {
-			long long deadline = mono_ms() + DDVM_TERM_TIMEOUT_MS;
+			long long deadline = ddvm_now_ms() + DDVM_TERM_TIMEOUT_MS;
 
 			kill(d->spare.pid, SIGKILL);
-			while (waitpid(d->spare.pid, &status, WNOHANG) == 0 && mono_ms() < deadline)
+			while (waitpid(d->spare.pid, &status, WNOHANG) == 0 && ddvm_now_ms() < deadline)
 				usleep(10 * 1000);
 			sv_log(sv, "%s: warm spare pid %d stopped", d->cfg->name, (int)d->spare.pid);
 			d->spare.pid = 0;

@@ -21,12 +21,14 @@
 
 static const char net_usage[] =
 	"usage: ddvm net info CHANNEL\n"
-	"       ddvm net tap CHANNEL [--ifname NAME] [--netns NS] [--ready-fd N]\n"
+	"       ddvm net tap CHANNEL [--ifname NAME] [--netns NS] [--ready-fd N] [--no-offload]\n"
 	"       ddvm net stream CHANNEL --socket PATH [--stats] [--status-fd N]\n"
 	"CHANNEL is DOMAIN.CHANNEL (e.g. net0.c0, see 'ddvm status') or a hub socket path.\n"
 	"tap and stream run in the foreground until SIGTERM or SIGINT.\n"
 	"tap: the channel as a host interface; --ready-fd N gets \"ready\\n\" once the\n"
-	"interface is up, then is closed.\n"
+	"interface is up, then is closed.  The interface takes TSO and checksum\n"
+	"offload from the host stack when the DD/OS offers channel offloads;\n"
+	"--no-offload keeps it to finished frames of at most the MTU, one per slot.\n"
 	"stream: the channel as a VM's NIC.  Connects to unix socket PATH, where QEMU\n"
 	"listens with\n"
 	"  -netdev stream,id=n0,server=on,addr.type=unix,addr.path=PATH\n"
@@ -140,6 +142,7 @@ static int net_tap(struct ddvm_net *net, int argc, char **argv)
 		{ "ifname", required_argument, NULL, 'i' },
 		{ "netns", required_argument, NULL, 'n' },
 		{ "ready-fd", required_argument, NULL, 'r' },
+		{ "no-offload", no_argument, NULL, 'p' },
 		{ 0 }
 	};
 	const struct ddvm_net_info *info = ddvm_net_info(net);
@@ -167,6 +170,9 @@ static int net_tap(struct ddvm_net *net, int argc, char **argv)
 				return -EINVAL;
 			}
 			ready_fd = (int)v;
+			break;
+		case 'p':
+			o.plain = true;
 			break;
 		default:
 			return -EINVAL;

@@ -551,7 +551,8 @@ int vmtest_net_client_start(struct vmtest_net *n, unsigned int i)
 	}
 	if (!pid) {
 		const char *argv[] = { hub_spawn_bin(), "net", "tap", sock, "--ifname", c->ifname,
-				       "--netns", c->netns, "--ready-fd", "3", NULL };
+				       "--netns", c->netns, "--ready-fd", "3",
+				       c->plain ? "--no-offload" : NULL, NULL };
 		int fd;
 
 		/* an adapter must not outlive a test that died */

@@ -29,6 +29,7 @@ struct vmtest_net_client {
 	char addr[20];			/* IPv4, no prefix */
 	uint8_t mac[6];			/* the channel's, as the interface carries it */
 	bool netns_made;
+	bool plain;			/* the adapter runs with --no-offload */
 	pid_t tap_pid;			/* the adapter, 0 when not running */
 	char tap_log[160];		/* the adapter's stdout and stderr */
 };

@@ -100,7 +100,7 @@ static int ddvm_chan_layout(struct ddvm_chan_client *c, const struct ddvm_srv_bl
 		return ddvm_errf(err, -ENOSPC, "shared region of %llu bytes too small for the rings",
 				 (unsigned long long)c->t.size);
 	/* and what the typed client wants on top, if this server offers it */
-	cli.features = s->features & (DDVM_F_EVENT_IDX | c->want_features);
+	cli.features = ddvm_client_features(s->features, c->want_features);
 
 	/* withdraw the old layout first, so the server never sees half of the new one */
 	ddvm_store_release(&c->cli->state, DDVM_CLI_NONE);

@@ -29,6 +29,7 @@
 #include "ddvm.h"
 
 #define DDVM_NET_TX_BATCH	64	/* frames taken from the TX ring at once */
+#define DDVM_NET_PROCESS_BUDGET	16	/* batches per run of the work item */
 #define DDVM_NET_TX_LINEAR	256	/* linear bytes of a GSO skb: its headers */
 /* At most this many segments per TCP GSO skb handed to the NIC (see ddvm_net_tx_piece). */
 #define DDVM_NET_TX_GSO_SEGS	32
@@ -654,10 +655,20 @@ static int ddvm_net_process(struct ddvm_chan *chan)
 	struct net_device *dev = n->port->dev;
 	u32 max_frame = READ_ONCE(dev->mtu) + DDVM_NET_FRAME_OVERHEAD;
 	struct sk_buff *batch[DDVM_NET_TX_BATCH], *skb;
-	int avail, count, i;
+	int avail, count, i, budget = DDVM_NET_PROCESS_BUDGET;
 	u32 old;
 
 	for (;;) {
+		/*
+		 * As in ddvm_blk_process: a client that keeps its TX ring full
+		 * must not keep the work item here for ever.  Under a flood of
+		 * received frames softirqs move to ksoftirqd, which a worker
+		 * that never returns starves, and the heartbeat timer with it.
+		 */
+		if (!budget--) {
+			ddvm_chan_kick(chan);
+			return 0;
+		}
 		avail = ddvm_ring_avail(&n->tx);
 		if (!avail)
 			avail = ddvm_ring_arm(&n->tx);

@@ -45,20 +45,20 @@ static void ddvm_front_net_notify(struct ddvm_front_net *n)
 	ddvm_front_chan_notify(&n->chan);
 }
 
-/* The largest rings (same size both ways) whose buffers fit in the region (ddvm/client.h). */
+/* The rings the region holds, as libddvm plans them (ddvm/client.h: RX doubled where there is room). */
 static int ddvm_front_net_plan(struct ddvm_front_net *n)
 {
-	u32 e = ddvm_net_client_plan(n->chan.size);
+	u32 tx, rx;
 
-	if (!e) {
+	if (ddvm_net_client_plan(n->chan.size, &tx, &rx)) {
 		dev_err(&n->chan.pdev->dev, "shared region of %llu bytes cannot hold a net channel\n",
 			n->chan.size);
 		return -ENOSPC;
 	}
-	n->want[DDVM_NET_RING_TX] = (struct ddvm_ring_want){ e, sizeof(struct ddvm_net_desc) };
-	n->want[DDVM_NET_RING_RX] = (struct ddvm_ring_want){ e, sizeof(struct ddvm_net_desc) };
+	n->want[DDVM_NET_RING_TX] = (struct ddvm_ring_want){ tx, sizeof(struct ddvm_net_desc) };
+	n->want[DDVM_NET_RING_RX] = (struct ddvm_ring_want){ rx, sizeof(struct ddvm_net_desc) };
 	/* a chain must fit a ring with room to spare (ddvm_net_layout_check) */
-	if (ddvm_front_net_offload && e >= DDVM_NET_OFFLOAD_MIN_ENTRIES)
+	if (ddvm_front_net_offload && tx >= DDVM_NET_OFFLOAD_MIN_ENTRIES)
 		n->chan.want_features = DDVM_F_NET_OFFLOAD;
 	return 0;
 }

@@ -33,45 +33,18 @@ struct ddvm_net {
 	struct ddvm_net_stats stats;
 };
 
-/* What ddvm_chan_client's placement costs before the data area, for these rings. */
-static uint64_t ddvm_net_data_start(uint32_t tx, uint32_t rx)
-{
-	uint64_t off = DDVM_HDR_SIZE, entries[DDVM_NET_NR_RINGS] = { tx, rx };
-	int i;
-
-	for (i = 0; i < DDVM_NET_NR_RINGS; i++)
-		off = (off + DDVM_RING_CTL_SIZE + entries[i] * sizeof(struct ddvm_net_desc) + 63) &
-		      ~63ull;
-	return (off + 4095) & ~4095ull;
-}
-
-static bool ddvm_net_fits(uint64_t size, uint32_t tx, uint32_t rx)
-{
-	uint64_t start = ddvm_net_data_start(tx, rx);
-
-	return start < size && size - start >= ((uint64_t)tx + rx) * DDVM_NET_BUF_SIZE;
-}
-
-/*
- * The largest rings whose buffers fit in the region: the same size both
- * ways, then RX doubled if there is room, since a receiver cannot push
- * back on a sender across the DD/OS (a full RX ring drops).
- */
+/* The rings the region holds (ddvm/client.h: RX doubled where there is room). */
 static int ddvm_net_plan(struct ddvm_net *net, struct ddvm_err *err)
 {
 	uint64_t size = net->chan.t.size;
-	uint32_t e, rx;
+	uint32_t tx, rx;
 
-	for (e = DDVM_NET_RING_ENTRIES_MAX / 2; e; e /= 2)
-		if (ddvm_net_fits(size, e, e))
-			break;
-	if (!e)
+	if (ddvm_net_client_plan(size, &tx, &rx))
 		return ddvm_errf(err, -ENOSPC,
 				 "shared region of %llu bytes cannot hold a net channel (%u bytes at least)",
 				 (unsigned long long)size,
-				 (unsigned int)(ddvm_net_data_start(1, 1) + 2 * DDVM_NET_BUF_SIZE));
-	rx = ddvm_net_fits(size, e, 2 * e) ? 2 * e : e;
-	net->want[DDVM_NET_RING_TX] = (struct ddvm_ring_want){ e, sizeof(struct ddvm_net_desc) };
+				 (unsigned int)(ddvm_net_client_data_start(1, 1) + 2 * DDVM_NET_BUF_SIZE));
+	net->want[DDVM_NET_RING_TX] = (struct ddvm_ring_want){ tx, sizeof(struct ddvm_net_desc) };
 	net->want[DDVM_NET_RING_RX] = (struct ddvm_ring_want){ rx, sizeof(struct ddvm_net_desc) };
 	return 0;
 }

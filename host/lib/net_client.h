@@ -21,11 +21,6 @@
 
 struct ddvm_net;
 
-/*
- * Largest ring the library lays out (RX; TX gets at most half): a burst
- * the TAP's host stack sends in one go must fit, more only adds delay.
- */
-#define DDVM_NET_RING_ENTRIES_MAX	1024
 /* While no server runs, look again this often (a server may come back silently). */
 #define DDVM_NET_RETRY_MS		20
 /* MTU bounds a server's description must respect. */

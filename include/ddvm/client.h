@@ -136,26 +136,51 @@ static inline int ddvm_blk_client_plan(u64 size, u32 *entries, u32 *slot_size)
 	return 0;
 }
 
-/* Net clients: more than this per ring only adds queueing delay. */
-#define DDVM_NET_CLIENT_ENTRIES_MAX	256
+/*
+ * Net clients: the largest RX ring laid out (TX gets at most half).  A
+ * burst a client's stack sends in one go must fit; more only adds delay.
+ */
+#define DDVM_NET_CLIENT_RX_MAX	1024
+
+/* Where the data area of a net client's layout starts, for these rings (ddvm_client_layout). */
+static inline u64 ddvm_net_client_data_start(u32 tx, u32 rx)
+{
+	u64 off = DDVM_HDR_SIZE, entries[DDVM_NET_NR_RINGS] = { tx, rx };
+	int i;
+
+	for (i = 0; i < DDVM_NET_NR_RINGS; i++)
+		off = (off + DDVM_RING_CTL_SIZE + entries[i] * sizeof(struct ddvm_net_desc) + 63) &
+		      ~63ull;
+	return (off + 4095) & ~4095ull;
+}
+
+static inline bool ddvm_net_client_fits(u64 size, u32 tx, u32 rx)
+{
+	u64 start = ddvm_net_client_data_start(tx, rx);
+
+	return start < size && size - start >= ((u64)tx + rx) * DDVM_NET_BUF_SIZE;
+}
 
 /*
- * ddvm_net_client_plan - entries per ring (both the same) for a net client
- * in a region of @size bytes: the most whose frame buffers fit.
- * Return: the entries, or 0 if not even one buffer each way fits.
+ * ddvm_net_client_plan - ring entries for a net client in a region of
+ * @size bytes: the largest rings whose frame buffers fit, the same size
+ * both ways, then RX doubled if there is room, since a receiver cannot
+ * push back on a sender across the DD/OS (a full RX ring drops).
+ * Return: 0 with *@tx and *@rx, or -ENOSPC if not even one buffer each
+ * way fits.
  */
-static inline u32 ddvm_net_client_plan(u64 size)
+static inline int ddvm_net_client_plan(u64 size, u32 *tx, u32 *rx)
 {
-	u64 ring, start;
 	u32 e;
 
-	for (e = DDVM_NET_CLIENT_ENTRIES_MAX; e; e /= 2) {
-		ring = (DDVM_RING_CTL_SIZE + (u64)e * sizeof(struct ddvm_net_desc) + 63) & ~63ull;
-		start = (DDVM_HDR_SIZE + DDVM_NET_NR_RINGS * ring + 4095) & ~4095ull;
-		if (start < size && size - start >= (u64)DDVM_NET_NR_RINGS * e * DDVM_NET_BUF_SIZE)
+	for (e = DDVM_NET_CLIENT_RX_MAX / 2; e; e /= 2)
+		if (ddvm_net_client_fits(size, e, e))
 			break;
-	}
-	return e;
+	if (!e)
+		return -ENOSPC;
+	*tx = e;
+	*rx = ddvm_net_client_fits(size, e, 2 * e) ? 2 * e : e;
+	return 0;
 }
 
 /*

@@ -90,34 +90,38 @@ static void test_net_layouts_accepted(void **state)
 	struct ddvm_srv_block s = server(DDVM_CHAN_NET, 1);
 	struct ddvm_ring_want want[2];
 	struct ddvm_cli_block c;
+	uint32_t tx, rx;
 	uint64_t size;
-	uint32_t e;
 
 	for (size = 8192; size <= (1ull << 30); size *= 2) {
-		e = ddvm_net_client_plan(size);
-		if (!e)
+		if (ddvm_net_client_plan(size, &tx, &rx))
 			continue;
-		want[0] = want[1] = (struct ddvm_ring_want){ e, sizeof(struct ddvm_net_desc) };
+		assert_true(rx == tx || rx == 2 * tx);
+		want[0] = (struct ddvm_ring_want){ tx, sizeof(struct ddvm_net_desc) };
+		want[1] = (struct ddvm_ring_want){ rx, sizeof(struct ddvm_net_desc) };
 		assert_int_equal(ddvm_client_layout(&c, &s, DDVM_CHAN_NET, 1, size, want, 2), 0);
 		assert_int_equal(server_accepts(&c, DDVM_CHAN_NET, size), 0);
 		/* the next size up would not fit, or the cap is reached */
-		if (e < DDVM_NET_CLIENT_ENTRIES_MAX) {
-			want[0].entries = want[1].entries = e * 2;
+		if (rx < DDVM_NET_CLIENT_RX_MAX) {
+			want[0].entries = rx == tx ? tx * 2 : tx;
+			want[1].entries = rx * 2;
 			if (!ddvm_client_layout(&c, &s, DDVM_CHAN_NET, 1, size, want, 2))
 				assert_int_not_equal(server_accepts(&c, DDVM_CHAN_NET, size), 0);
 		}
 	}
-	assert_int_equal(ddvm_net_client_plan(4u << 20), 256);	/* the default net region */
-	assert_int_equal(ddvm_net_client_plan(8192), 0);
+	/* the default net region: the largest rings there are */
+	assert_int_equal(ddvm_net_client_plan(4u << 20, &tx, &rx), 0);
+	assert_int_equal(tx, 512);
+	assert_int_equal(rx, DDVM_NET_CLIENT_RX_MAX);
+	assert_int_equal(ddvm_net_client_plan(8192, &tx, &rx), -ENOSPC);
 }
 
 /* Offloads: taken when offered and wanted, never otherwise; chains as channel.h counts them. */
 static void test_net_offload(void **state)
 {
 	struct ddvm_srv_block s = server(DDVM_CHAN_NET, 1);
-	uint32_t e = ddvm_net_client_plan(4u << 20);
-	struct ddvm_ring_want want[2] = { { e, sizeof(struct ddvm_net_desc) },
-					  { e, sizeof(struct ddvm_net_desc) } };
+	uint32_t e, rx;
+	struct ddvm_ring_want want[2];
 	struct ddvm_cli_block c;
 
 	assert_int_equal(ddvm_client_features(DDVM_F_EVENT_IDX | DDVM_F_NET_OFFLOAD,
@@ -127,7 +131,10 @@ static void test_net_offload(void **state)
 	assert_int_equal(ddvm_client_features(DDVM_F_EVENT_IDX, DDVM_F_NET_OFFLOAD), DDVM_F_EVENT_IDX);
 	assert_int_equal(ddvm_client_features(DDVM_F_NET_OFFLOAD, 0), 0);
 	/* the default region's rings hold chains, and the DD/OS takes the layout */
+	assert_int_equal(ddvm_net_client_plan(4u << 20, &e, &rx), 0);
 	assert_true(e >= DDVM_NET_OFFLOAD_MIN_ENTRIES);
+	want[0] = (struct ddvm_ring_want){ e, sizeof(struct ddvm_net_desc) };
+	want[1] = (struct ddvm_ring_want){ rx, sizeof(struct ddvm_net_desc) };
 	s.features |= DDVM_F_NET_OFFLOAD;
 	assert_int_equal(ddvm_client_layout(&c, &s, DDVM_CHAN_NET, 1, 4u << 20, want, 2), 0);
 	c.features = ddvm_client_features(s.features, DDVM_F_NET_OFFLOAD);

@@ -253,7 +253,7 @@ static void test_info_and_rings(void **state)
 	f = fixture_open_opts(4ull << 20, NULL);
 	ddvm_net_ring_sizes(f->net, &tx, &rx);
 	assert_int_equal(tx, 512);
-	assert_int_equal(rx, DDVM_NET_RING_ENTRIES_MAX);
+	assert_int_equal(rx, DDVM_NET_CLIENT_RX_MAX);
 	fixture_close(f);
 }
 
